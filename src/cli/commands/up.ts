@@ -53,6 +53,9 @@ export async function up(argv: readonly string[]): Promise<number> {
     }
     return stopping;
   };
+  // Whoever reads our output may go away (a closed terminal, a test that died): that must not stop the teardown.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   // Signals and the store watch do not keep Node's event loop alive on their own; the cluster must run until stopped.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const done = new Promise<void>((resolve) => {
