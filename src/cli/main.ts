@@ -1,6 +1,7 @@
 // The `ambit` command: dispatches to one command module and turns expected failures into one line on stderr.
 import { UsageError } from './args';
 import { apply, remove } from './commands/apply';
+import { debug } from './commands/debug';
 import { down } from './commands/down';
 import { exec, logs } from './commands/exec';
 import { get } from './commands/get';
@@ -9,7 +10,7 @@ import { up } from './commands/up';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs };
+const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug };
 
 const USAGE = `ambit: an ambient-mode service mesh
 
@@ -22,6 +23,10 @@ Local cluster:
   ambit get KIND [NAME] [-n NS|-A] [-o wide|yaml|json]
   ambit exec POD|deploy/NAME -n NS -- CMD  run a command inside a pod's network namespace
   ambit logs POD|deploy/NAME -n NS         print a container's output
+
+Control plane:
+  ambit debug workloads|services|policies|clients|pushed|push_stats [--node N]
+                                           what the control plane knows and what each proxy has ACKed
 
 Global flags: --cluster NAME (or AMBIT_CLUSTER; default ambit), --state-dir DIR (or AMBIT_HOME; default /var/lib/ambit)
 `;

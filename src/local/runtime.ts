@@ -17,6 +17,9 @@ import { DirectoryStore, type StoreSnapshot } from './store/directory-store';
 import { ProcessSupervisor, type BackoffOptions } from './supervisor';
 import { sweepCluster } from './teardown';
 
+/** Istio's istiod port: delta xDS and the CA, over TLS. */
+export const CONTROL_PLANE_PORT = 15012;
+
 export interface LocalRuntimeOptions {
   readonly cluster: string;
   /** Per-cluster state directory: store/, logs/. */
@@ -68,9 +71,34 @@ export class LocalRuntime {
       await proxy.install();
       this.proxies.set(node.name, proxy);
     }
+    this.startControlPlane();
     this.unwatch = this.store.watch(() => this.trigger());
     this.trigger();
     await this.loop;
+  }
+
+  /** Unix socket of the control plane's debug endpoint (what `ambit debug` reads). */
+  get controlPlaneDebugSocket(): string {
+    return path.join(this.options.stateDir, 'controlplane.sock');
+  }
+
+  private startControlPlane(): void {
+    this.supervisor.start({
+      id: 'mesh/controlplane',
+      netns: this.names.controlPlane,
+      command: process.execPath,
+      args: [
+        path.join(__dirname, '..', 'controlplane', 'main.js'),
+        '--store', this.store.dir,
+        '--state-dir', path.join(this.options.stateDir, 'controlplane'),
+        '--listen', `${this.plan.controlPlaneIp}:${CONTROL_PLANE_PORT}`,
+        '--debug-socket', this.controlPlaneDebugSocket,
+      ],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AMBIT_LOG_LEVEL: process.env.AMBIT_LOG_LEVEL ?? 'info' },
+      cwd: this.options.stateDir,
+      logFile: path.join(this.options.stateDir, 'logs', 'controlplane.log'),
+      restartPolicy: 'Always',
+    });
   }
 
   onReadinessChange(listener: (readiness: RuntimeReadiness) => void): () => void {

@@ -1,0 +1,200 @@
+// The control plane's incremental index: cluster objects in, encoded xDS resources out, recomputing only what a change touches.
+import { createHash } from 'node:crypto';
+import type { PodSpec, Resource, ServiceSpec } from '../../api';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, encodeAddress, encodeAuthorization } from '../../xds';
+import type { CatalogEntry } from '../push';
+import { serviceAddress, serviceResourceName, workloadAddress, workloadResourceName } from '../translate/address';
+import { ROOT_NAMESPACE, type ServiceModel, type TranslatedPolicy, type WorkloadModel, workloadIdentity } from './types';
+import { selectorMatches, serviceModel, workloadModel } from './workloads';
+
+export type PolicyTranslator = (resource: Resource) => readonly TranslatedPolicy[];
+
+export interface MeshIndexOptions {
+  readonly trustDomain: string;
+  readonly rootNamespace?: string;
+  /** Turns an AuthorizationPolicy or PeerAuthentication into the Authorizations ztunnels enforce. */
+  readonly translatePolicy: PolicyTranslator;
+}
+
+const POLICY_KINDS = new Set(['AuthorizationPolicy', 'PeerAuthentication']);
+
+function versionOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+function namespaceOfKey(key: string): string | undefined {
+  const parts = key.split('/');
+  return parts.length === 3 ? parts[1] : undefined;
+}
+
+export class MeshIndex {
+  private objects: ReadonlyMap<string, Resource> = new Map();
+  private readonly podKeysByNamespace = new Map<string, Set<string>>();
+  private readonly serviceKeysByNamespace = new Map<string, Set<string>>();
+  private readonly workloadsByPod = new Map<string, WorkloadModel>();
+  private readonly servicesByKey = new Map<string, ServiceModel>();
+  private readonly policiesBySource = new Map<string, readonly TranslatedPolicy[]>();
+  private readonly entries = new Map<string, Map<string, CatalogEntry>>([
+    [ADDRESS_TYPE_URL, new Map()],
+    [AUTHORIZATION_TYPE_URL, new Map()],
+  ]);
+  private readonly rootNamespace: string;
+
+  constructor(private readonly options: MeshIndexOptions) {
+    this.rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
+  }
+
+  /** The encoded resources of one type, by resource name. The map is replaced, never mutated, after it is handed out. */
+  resources(typeUrl: string): ReadonlyMap<string, CatalogEntry> {
+    return this.entries.get(typeUrl) ?? new Map();
+  }
+
+  workloads(): WorkloadModel[] {
+    return [...this.workloadsByPod.values()];
+  }
+
+  services(): ServiceModel[] {
+    return [...this.servicesByKey.values()];
+  }
+
+  policies(): TranslatedPolicy[] {
+    return [...this.policiesBySource.values()].flat();
+  }
+
+  /** Whether a pod with this SPIFFE identity is scheduled on `node` (the CA signs only those for that node's ztunnel). */
+  nodeRunsIdentity(node: string, identity: string): boolean {
+    for (const workload of this.workloadsByPod.values()) {
+      if (workload.node === node && workloadIdentity(workload) === identity) return true;
+    }
+    return false;
+  }
+
+  /** Applies a change; returns the xDS type URLs whose resources changed. Pass every key on the first call. */
+  apply(objects: ReadonlyMap<string, Resource>, changed: ReadonlySet<string>): Set<string> {
+    this.objects = objects;
+    const pods = new Set<string>();
+    const services = new Set<string>();
+    const policies = new Set<string>();
+    for (const key of changed) {
+      const kind = key.slice(0, key.indexOf('/'));
+      const namespace = namespaceOfKey(key);
+      this.reindex(key, kind, namespace);
+      if (kind === 'Pod') pods.add(key);
+      else if (kind === 'Namespace') this.podsIn(key.slice('Namespace/'.length)).forEach((pod) => pods.add(pod));
+      else if (kind === 'Service' && namespace) {
+        services.add(key);
+        this.podsIn(namespace).forEach((pod) => pods.add(pod));
+      } else if (POLICY_KINDS.has(kind) && namespace) {
+        policies.add(key);
+        const scope = namespace === this.rootNamespace ? [...this.podKeysByNamespace.keys()] : [namespace];
+        for (const ns of scope) this.podsIn(ns).forEach((pod) => pods.add(pod));
+      }
+    }
+    const changedTypes = new Set<string>();
+    for (const key of policies) if (this.recomputePolicy(key)) changedTypes.add(AUTHORIZATION_TYPE_URL);
+    for (const key of services) if (this.recomputeService(key)) changedTypes.add(ADDRESS_TYPE_URL);
+    for (const key of pods) if (this.recomputeWorkload(key)) changedTypes.add(ADDRESS_TYPE_URL);
+    return changedTypes;
+  }
+
+  private reindex(key: string, kind: string, namespace: string | undefined): void {
+    const index = kind === 'Pod' ? this.podKeysByNamespace : kind === 'Service' ? this.serviceKeysByNamespace : undefined;
+    if (!index || !namespace) return;
+    const keys = index.get(namespace) ?? new Set<string>();
+    if (this.objects.has(key)) keys.add(key);
+    else keys.delete(key);
+    index.set(namespace, keys);
+  }
+
+  private podsIn(namespace: string): string[] {
+    return [...(this.podKeysByNamespace.get(namespace) ?? [])];
+  }
+
+  private put(typeUrl: string, name: string, bytes: Uint8Array | undefined): boolean {
+    const current = this.entries.get(typeUrl) as Map<string, CatalogEntry>;
+    const previous = current.get(name);
+    if (!bytes) {
+      if (!previous) return false;
+      const next = new Map(current);
+      next.delete(name);
+      this.entries.set(typeUrl, next);
+      return true;
+    }
+    const version = versionOf(bytes);
+    if (previous?.version === version) return false;
+    const next = new Map(current);
+    next.set(name, { version, resource: bytes });
+    this.entries.set(typeUrl, next);
+    return true;
+  }
+
+  private recomputePolicy(key: string): boolean {
+    const previous = this.policiesBySource.get(key) ?? [];
+    const object = this.objects.get(key);
+    const translated = object ? this.options.translatePolicy(object) : [];
+    if (translated.length > 0) this.policiesBySource.set(key, translated);
+    else this.policiesBySource.delete(key);
+    let changed = false;
+    const kept = new Set(translated.map((policy) => policy.name));
+    for (const policy of previous) if (!kept.has(policy.name)) changed = this.put(AUTHORIZATION_TYPE_URL, policy.name, undefined) || changed;
+    for (const policy of translated) changed = this.put(AUTHORIZATION_TYPE_URL, policy.name, encodeAuthorization(policy.authorization)) || changed;
+    return changed;
+  }
+
+  private recomputeService(key: string): boolean {
+    const previous = this.servicesByKey.get(key);
+    const object = this.objects.get(key) as Resource<ServiceSpec> | undefined;
+    const model = object ? serviceModel(object) : undefined;
+    let changed = false;
+    if (previous && (!model || serviceResourceName(previous) !== serviceResourceName(model))) {
+      changed = this.put(ADDRESS_TYPE_URL, serviceResourceName(previous), undefined);
+    }
+    if (model) {
+      this.servicesByKey.set(key, model);
+      changed = this.put(ADDRESS_TYPE_URL, serviceResourceName(model), encodeAddress(serviceAddress(model))) || changed;
+    } else {
+      this.servicesByKey.delete(key);
+    }
+    return changed;
+  }
+
+  private selectorPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): string[] {
+    const names: string[] = [];
+    for (const translated of this.policiesBySource.values()) {
+      for (const policy of translated) {
+        if (policy.scope !== 'WORKLOAD_SELECTOR') continue;
+        if (policy.namespace !== namespace && policy.namespace !== this.rootNamespace) continue;
+        if (selectorMatches(policy.selector, labels)) names.push(policy.name);
+      }
+    }
+    return names.sort();
+  }
+
+  private recomputeWorkload(key: string): boolean {
+    const previous = this.workloadsByPod.get(key);
+    const pod = this.objects.get(key) as Resource<PodSpec> | undefined;
+    let model: WorkloadModel | undefined;
+    if (pod) {
+      const namespace = pod.metadata.namespace ?? 'default';
+      const namespaceObject = this.objects.get(`Namespace/${namespace}`);
+      const services = [...(this.serviceKeysByNamespace.get(namespace) ?? [])].map((serviceKey) => this.objects.get(serviceKey)).filter((s): s is Resource<ServiceSpec> => s !== undefined);
+      model = workloadModel(pod, {
+        namespaceLabels: namespaceObject?.metadata.labels,
+        services,
+        selectorPolicies: this.selectorPoliciesFor(namespace, pod.metadata.labels ?? {}),
+        trustDomain: this.options.trustDomain,
+      });
+    }
+    let changed = false;
+    if (previous && (!model || workloadResourceName(previous) !== workloadResourceName(model))) {
+      changed = this.put(ADDRESS_TYPE_URL, workloadResourceName(previous), undefined);
+    }
+    if (model) {
+      this.workloadsByPod.set(key, model);
+      changed = this.put(ADDRESS_TYPE_URL, workloadResourceName(model), encodeAddress(workloadAddress(model))) || changed;
+    } else {
+      this.workloadsByPod.delete(key);
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,59 @@
+// The control plane's model of the mesh: what each workload and service is, independent of where it came from and of xDS.
+import type { AppProtocol, Authorization, ProtoInput, WorkloadType } from '../../xds';
+
+export interface PortModel {
+  readonly servicePort: number;
+  /** 0 when the Service names its targetPort and no single number applies (resolved per workload instead). */
+  readonly targetPort: number;
+  readonly appProtocol: AppProtocol;
+}
+
+export interface WorkloadModel {
+  /** Istio's uid form: "<cluster>//Pod/<namespace>/<name>". */
+  readonly uid: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly ips: readonly string[];
+  readonly serviceAccount: string;
+  readonly node: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Enrolled in ambient (label on pod or namespace): reached over HBONE rather than plain TCP. */
+  readonly ambient: boolean;
+  readonly healthy: boolean;
+  readonly trustDomain: string;
+  readonly canonicalName: string;
+  readonly canonicalRevision: string;
+  readonly workloadName: string;
+  readonly workloadType: WorkloadType;
+  /** "namespace/hostname" of each Service selecting this workload, with ports resolved for this workload. */
+  readonly services: ReadonlyMap<string, readonly PortModel[]>;
+  /** Names ("ns/name") of selector-scoped authorizations that apply to this workload. */
+  readonly selectorPolicies: readonly string[];
+}
+
+export interface ServiceModel {
+  readonly name: string;
+  readonly namespace: string;
+  readonly hostname: string;
+  readonly vips: readonly string[];
+  readonly ports: readonly PortModel[];
+  readonly selector?: Readonly<Record<string, string>>;
+}
+
+/** One istio.security.Authorization the control plane pushes, with what decides where it applies. */
+export interface TranslatedPolicy {
+  /** "namespace/name". */
+  readonly name: string;
+  readonly namespace: string;
+  readonly scope: 'GLOBAL' | 'NAMESPACE' | 'WORKLOAD_SELECTOR';
+  readonly selector?: Readonly<Record<string, string>>;
+  readonly authorization: ProtoInput<Authorization>;
+}
+
+export const CLUSTER_ID = 'Kubernetes';
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+export const ROOT_NAMESPACE = 'istio-system';
+
+export function workloadIdentity(workload: Pick<WorkloadModel, 'trustDomain' | 'namespace' | 'serviceAccount'>): string {
+  return `spiffe://${workload.trustDomain}/ns/${workload.namespace}/sa/${workload.serviceAccount}`;
+}

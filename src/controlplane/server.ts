@@ -1,0 +1,139 @@
+// Wires the control plane: a ConfigSource feeds the MeshIndex, whose resources the delta-xDS server pushes; the CA signs on the same gRPC port.
+import fs from 'node:fs';
+import http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../telemetry/logger';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../xds';
+import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeTokenAuthenticator } from './ca';
+import { debugJsonReplacer, policiesView, pushedView, servicesView, workloadsView } from './debug-views';
+import { MeshIndex, type PolicyTranslator } from './model/mesh-index';
+import { DeltaXdsServer, type ResourceCatalog } from './push';
+import type { ConfigSource } from './sources/config-source';
+
+export interface ControlPlaneOptions {
+  readonly source: ConfigSource;
+  /** Directory for the CA (root or plug-in files) and node tokens. */
+  readonly stateDir: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  /** Extra addresses the serving certificate must name (the address proxies dial). */
+  readonly servingIps?: readonly string[];
+  readonly trustDomain: string;
+  readonly translatePolicy: PolicyTranslator;
+  readonly logger: Logger;
+  /** HTTP debug endpoint on a unix socket (local mode) ... */
+  readonly debugSocket?: string;
+  /** ... and/or on a TCP port (15014 in Istio). */
+  readonly debugPort?: number;
+  readonly debounceMs?: number;
+}
+
+interface NodeCaller {
+  readonly node: string;
+}
+
+export class ControlPlane {
+  readonly index: MeshIndex;
+  private grpcServer: grpc.Server | undefined;
+  private xds: DeltaXdsServer<NodeCaller> | undefined;
+  private debugServers: http.Server[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private readonly catalogListeners = new Set<(typeUrls: readonly string[]) => void>();
+  private ready = false;
+  boundPort = 0;
+
+  constructor(private readonly options: ControlPlaneOptions) {
+    this.index = new MeshIndex({ trustDomain: options.trustDomain, translatePolicy: options.translatePolicy });
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    const ca = await CaStore.open(this.options.stateDir, { trustDomain: this.options.trustDomain });
+    logger.info({ mode: ca.mode, generated: ca.generated }, 'certificate authority ready');
+    const tokens = new NodeTokenAuthenticator(this.options.stateDir);
+
+    await this.options.source.start();
+    const first = this.options.source.snapshot();
+    this.index.apply(first.objects, new Set(first.objects.keys()));
+    this.unsubscribe = this.options.source.onChange((snapshot, changed) => {
+      const started = process.hrtime.bigint();
+      const types = this.index.apply(snapshot.objects, changed);
+      logger.debug({ changed: changed.size, types: [...types], ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'model updated');
+      if (types.size > 0) for (const listener of this.catalogListeners) listener([...types]);
+    });
+
+    const catalog: ResourceCatalog<NodeCaller> = {
+      snapshot: (typeUrl) => this.index.resources(typeUrl),
+      onChange: (listener) => {
+        this.catalogListeners.add(listener);
+        return () => this.catalogListeners.delete(listener);
+      },
+    };
+    this.xds = new DeltaXdsServer<NodeCaller>({
+      catalog,
+      authenticate: async (metadata) => ({ node: (await tokens.authenticate(metadata)).node }),
+      logger,
+      debounceMs: this.options.debounceMs,
+      metrics: { onNack: (event) => logger.warn({ ...event }, 'proxy rejected config (NACK); it keeps its last good config') },
+    });
+    const certificates = createCertificateService({
+      ca,
+      authenticate: tokens.authenticate,
+      authorize: (node, identity) => this.index.nodeRunsIdentity(node, identity),
+      logger,
+    });
+
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    this.xds.addTo(server);
+    server.addService(certificates.definition, certificates.implementation);
+    const credentials = controlPlaneServerCredentials(ca, { ipAddresses: [this.options.listenHost, ...(this.options.servingIps ?? []), '127.0.0.1'].filter((ip, i, all) => ip !== '0.0.0.0' && all.indexOf(ip) === i) });
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${this.options.listenHost}:${this.options.listenPort}`, credentials, (error, port) => (error ? reject(error) : resolve(port))),
+    );
+    this.grpcServer = server;
+    if (this.options.debugSocket) await this.listenDebug({ path: this.options.debugSocket });
+    if (this.options.debugPort !== undefined) await this.listenDebug({ host: this.options.listenHost, port: this.options.debugPort });
+    this.ready = true;
+    logger.info({ port: this.boundPort, workloads: this.index.workloads().length }, 'control plane serving');
+  }
+
+  private async listenDebug(where: { path: string } | { host: string; port: number }): Promise<void> {
+    if ('path' in where) fs.rmSync(where.path, { force: true });
+    const server = http.createServer((request, response) => this.serveDebug(request, response));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(where, () => resolve());
+    });
+    this.debugServers.push(server);
+  }
+
+  private serveDebug(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'http://debug');
+    const xds = this.xds as DeltaXdsServer<NodeCaller>;
+    const views: Record<string, () => unknown> = {
+      '/ready': () => ({ ready: this.ready }),
+      '/debug/workloads': () => workloadsView(this.index),
+      '/debug/services': () => servicesView(this.index),
+      '/debug/policies': () => policiesView(this.index),
+      '/debug/clients': () => xds.clients(),
+      '/debug/push_stats': () => xds.stats(),
+      '/debug/pushed': () => pushedView(xds, this.index, url.searchParams.get('node') ?? undefined),
+      '/debug/resources': () => ({ [ADDRESS_TYPE_URL]: this.index.resources(ADDRESS_TYPE_URL).size, [AUTHORIZATION_TYPE_URL]: this.index.resources(AUTHORIZATION_TYPE_URL).size }),
+    };
+    const view = views[url.pathname];
+    if (!view) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end(`no such view; try ${Object.keys(views).join(' ')}\n`);
+      return;
+    }
+    response.writeHead(url.pathname === '/ready' && !this.ready ? 503 : 200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(view(), debugJsonReplacer, 2) + '\n');
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.options.source.stop();
+    this.xds?.close();
+    for (const server of this.debugServers) server.close();
+    await new Promise<void>((resolve) => (this.grpcServer ? this.grpcServer.tryShutdown(() => resolve()) : resolve()));
+  }
+}

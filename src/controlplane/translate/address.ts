@@ -1,0 +1,68 @@
+// Model -> istio.workload.Address, with Istio's conventions (default trust domain and service account omitted, ns/hostname keys).
+import net from 'node:net';
+import type { AddressInput } from '../../xds';
+import { DEFAULT_TRUST_DOMAIN, type ServiceModel, type WorkloadModel } from '../model/types';
+
+export function ipBytes(ip: string): Uint8Array {
+  if (net.isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number));
+  if (!net.isIPv6(ip)) throw new Error(`not an IP address: ${ip}`);
+  const [head, tail] = ip.split('::');
+  const parse = (part: string | undefined) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const front = parse(head);
+  const back = parse(tail);
+  const groups = tail === undefined ? front : [...front, ...new Array(8 - front.length - back.length).fill(0), ...back];
+  const bytes = new Uint8Array(16);
+  groups.forEach((group, index) => {
+    bytes[index * 2] = group >> 8;
+    bytes[index * 2 + 1] = group & 0xff;
+  });
+  return bytes;
+}
+
+/** Resource name of a workload in the Address type: its uid. */
+export function workloadResourceName(workload: WorkloadModel): string {
+  return workload.uid;
+}
+
+/** Resource name of a service in the Address type: "namespace/hostname". */
+export function serviceResourceName(service: ServiceModel): string {
+  return `${service.namespace}/${service.hostname}`;
+}
+
+export function workloadAddress(workload: WorkloadModel): AddressInput {
+  const services: Record<string, { ports: { servicePort: number; targetPort: number; appProtocol: ServiceModel['ports'][number]['appProtocol'] }[] }> = {};
+  for (const [key, ports] of workload.services) services[key] = { ports: ports.map((port) => ({ ...port })) };
+  return {
+    workload: {
+      uid: workload.uid,
+      name: workload.name,
+      namespace: workload.namespace,
+      addresses: workload.ips.map(ipBytes),
+      network: '',
+      tunnelProtocol: workload.ambient ? 'HBONE' : 'NONE',
+      trustDomain: workload.trustDomain === DEFAULT_TRUST_DOMAIN ? '' : workload.trustDomain,
+      serviceAccount: workload.serviceAccount === 'default' ? '' : workload.serviceAccount,
+      node: workload.node,
+      canonicalName: workload.canonicalName,
+      canonicalRevision: workload.canonicalRevision,
+      workloadType: workload.workloadType,
+      workloadName: workload.workloadName,
+      services,
+      authorizationPolicies: [...workload.selectorPolicies],
+      status: workload.healthy ? 'HEALTHY' : 'UNHEALTHY',
+      clusterId: 'Kubernetes',
+    },
+  };
+}
+
+export function serviceAddress(service: ServiceModel): AddressInput {
+  return {
+    service: {
+      name: service.name,
+      namespace: service.namespace,
+      hostname: service.hostname,
+      addresses: service.vips.map((vip) => ({ network: '', address: ipBytes(vip) })),
+      ports: service.ports.map((port) => ({ ...port })),
+    },
+  };
+}
