@@ -1,5 +1,6 @@
 // The `ambit` command: dispatches to one command module and turns expected failures into one line on stderr.
 import { UsageError } from './args';
+import { analyze } from './commands/analyze';
 import { apply, remove } from './commands/apply';
 import { debug } from './commands/debug';
 import { down } from './commands/down';
@@ -10,7 +11,7 @@ import { up } from './commands/up';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug };
+const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze };
 
 const USAGE = `ambit: an ambient-mode service mesh
 
@@ -19,6 +20,7 @@ Local cluster:
   ambit down [--purge]                     stop it and remove every netns, link, rule and process it made
   ambit apply -f FILE|DIR                  validate and store resources
   ambit delete -f FILE | KIND NAME -n NS   delete resources
+  ambit analyze [-f FILE|DIR]              config problems (object and field at fault), without applying
   ambit label KIND NAME k=v|k- [-n NS]     e.g. ambit label namespace bookinfo istio.io/dataplane-mode=ambient
   ambit get KIND [NAME] [-n NS|-A] [-o wide|yaml|json]
   ambit exec POD|deploy/NAME -n NS -- CMD  run a command inside a pod's network namespace
