@@ -38,3 +38,4 @@ export { backoffDelay, DEFAULT_XDS_BACKOFF, type BackoffPolicy } from './backoff
 export { XdsDecodeError, XdsEncodeError, XdsUnknownTypeError, XdsClientClosedError } from './errors';
 export { xdsSchema, XDS_PROTO_FILES, type XdsSchema } from './schema';
 export { PROTO_ROOT } from './proto-root';
+export { ipToBytes, ipFromBytes } from './ip-bytes';

@@ -1,0 +1,50 @@
+// Istio's TCP metrics for the ztunnel (istio_tcp_*), with Istio's label set, in a registry owned by one ztunnel.
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export const TCP_LABELS = [
+  'reporter',
+  'source_workload',
+  'source_canonical_service',
+  'source_canonical_revision',
+  'source_workload_namespace',
+  'source_principal',
+  'source_app',
+  'source_version',
+  'source_cluster',
+  'destination_service',
+  'destination_service_namespace',
+  'destination_service_name',
+  'destination_workload',
+  'destination_canonical_service',
+  'destination_canonical_revision',
+  'destination_workload_namespace',
+  'destination_principal',
+  'destination_app',
+  'destination_version',
+  'destination_cluster',
+  'request_protocol',
+  'response_flags',
+  'connection_security_policy',
+] as const;
+
+export type TcpLabels = Record<(typeof TCP_LABELS)[number], string>;
+
+export class ConnectionMetrics {
+  readonly registry = new Registry();
+  readonly opened: Counter<(typeof TCP_LABELS)[number]>;
+  readonly closed: Counter<(typeof TCP_LABELS)[number]>;
+  readonly failed: Counter<(typeof TCP_LABELS)[number]>;
+  readonly sent: Counter<(typeof TCP_LABELS)[number]>;
+  readonly received: Counter<(typeof TCP_LABELS)[number]>;
+  readonly socketsOpen: Gauge<'reporter'>;
+
+  constructor() {
+    const counter = (name: string, help: string) => new Counter({ name, help, labelNames: TCP_LABELS, registers: [this.registry] });
+    this.opened = counter('istio_tcp_connections_opened_total', 'Total TCP connections opened');
+    this.closed = counter('istio_tcp_connections_closed_total', 'Total TCP connections closed');
+    this.failed = counter('istio_tcp_connections_failed_total', 'Total TCP connections that failed or were denied');
+    this.sent = counter('istio_tcp_sent_bytes_total', 'Bytes sent during a response on a TCP connection');
+    this.received = counter('istio_tcp_received_bytes_total', 'Bytes received during a request on a TCP connection');
+    this.socketsOpen = new Gauge({ name: 'istio_tcp_sockets_open', help: 'Open TCP sockets', labelNames: ['reporter'], registers: [this.registry] });
+  }
+}
