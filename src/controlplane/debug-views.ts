@@ -1,17 +1,8 @@
 // Human-readable JSON views of the model and of what was pushed, for the debug endpoint and `ambit ztunnel-config`.
-import net from 'node:net';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, decodeAddress, decodeAuthorization } from '../xds';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, decodeAddress, decodeAuthorization, ipFromBytes } from '../xds';
 import type { MeshIndex } from './model/mesh-index';
 import { workloadIdentity } from './model/types';
 import type { DeltaXdsServer } from './push';
-
-export function ipString(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  const text = groups.join(':');
-  return net.isIPv6(text) ? text : text;
-}
 
 export function workloadsView(index: MeshIndex) {
   return index
@@ -73,7 +64,7 @@ export function pushedView<T>(server: DeltaXdsServer<T>, index: MeshIndex, nodeF
 
 /** JSON.stringify replacer that prints IP bytes as addresses. */
 export function debugJsonReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Uint8Array) return value.length === 4 || value.length === 16 ? ipString(value) : Buffer.from(value).toString('base64');
+  if (value instanceof Uint8Array) return ipFromBytes(value) ?? Buffer.from(value).toString('base64');
   if (value instanceof Map) return Object.fromEntries(value);
   return value;
 }

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs, flag } from '../cli/args';
 import { createLogger } from '../telemetry/logger';
-import { translatePolicy } from './translate/policies';
+import { policyTranslator } from './translate/policies';
 import { ControlPlane } from './server';
 import { LocalStoreSource } from './sources/local-store-source';
 
@@ -20,7 +20,7 @@ async function main(argv: readonly string[]): Promise<void> {
     listenHost: host,
     listenPort: Number(port),
     trustDomain,
-    translatePolicy: translatePolicy({ trustDomain, logger }),
+    policies: policyTranslator({ trustDomain, logger }),
     logger,
     debugSocket: flag(args, 'debug-socket'),
     debugPort: flag(args, 'debug-port') === undefined ? undefined : Number(flag(args, 'debug-port')),

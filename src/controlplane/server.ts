@@ -6,7 +6,8 @@ import type { Logger } from '../telemetry/logger';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../xds';
 import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeTokenAuthenticator } from './ca';
 import { debugJsonReplacer, policiesView, pushedView, servicesView, workloadsView } from './debug-views';
-import { MeshIndex, type PolicyTranslator } from './model/mesh-index';
+import { MeshIndex } from './model/mesh-index';
+import type { PolicyTranslator } from './translate/policies';
 import { DeltaXdsServer, type ResourceCatalog } from './push';
 import type { ConfigSource } from './sources/config-source';
 
@@ -19,7 +20,7 @@ export interface ControlPlaneOptions {
   /** Extra addresses the serving certificate must name (the address proxies dial). */
   readonly servingIps?: readonly string[];
   readonly trustDomain: string;
-  readonly translatePolicy: PolicyTranslator;
+  readonly policies: PolicyTranslator;
   readonly logger: Logger;
   /** HTTP debug endpoint on a unix socket (local mode) ... */
   readonly debugSocket?: string;
@@ -43,7 +44,7 @@ export class ControlPlane {
   boundPort = 0;
 
   constructor(private readonly options: ControlPlaneOptions) {
-    this.index = new MeshIndex({ trustDomain: options.trustDomain, translatePolicy: options.translatePolicy });
+    this.index = new MeshIndex({ trustDomain: options.trustDomain, policies: options.policies });
   }
 
   async start(): Promise<void> {

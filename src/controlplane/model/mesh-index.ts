@@ -4,19 +4,17 @@ import type { PodSpec, Resource, ServiceSpec } from '../../api';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, encodeAddress, encodeAuthorization } from '../../xds';
 import type { CatalogEntry } from '../push';
 import { serviceAddress, serviceResourceName, workloadAddress, workloadResourceName } from '../translate/address';
+import type { PolicyTranslator } from '../translate/policies';
 import { ROOT_NAMESPACE, type ServiceModel, type TranslatedPolicy, type WorkloadModel, workloadIdentity } from './types';
 import { selectorMatches, serviceModel, workloadModel } from './workloads';
-
-export type PolicyTranslator = (resource: Resource) => readonly TranslatedPolicy[];
 
 export interface MeshIndexOptions {
   readonly trustDomain: string;
   readonly rootNamespace?: string;
-  /** Turns an AuthorizationPolicy or PeerAuthentication into the Authorizations ztunnels enforce. */
-  readonly translatePolicy: PolicyTranslator;
+  /** Turns AuthorizationPolicies and PeerAuthentications into the Authorizations ztunnels enforce. */
+  readonly policies: PolicyTranslator;
 }
 
-const POLICY_KINDS = new Set(['AuthorizationPolicy', 'PeerAuthentication']);
 
 function versionOf(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
@@ -33,7 +31,9 @@ export class MeshIndex {
   private readonly serviceKeysByNamespace = new Map<string, Set<string>>();
   private readonly workloadsByPod = new Map<string, WorkloadModel>();
   private readonly servicesByKey = new Map<string, ServiceModel>();
-  private readonly policiesBySource = new Map<string, readonly TranslatedPolicy[]>();
+  private readonly policiesBySource = new Map<string, TranslatedPolicy>();
+  private readonly peerAuthenticationKeys = new Set<string>();
+  private peerAuthenticationPolicies: readonly TranslatedPolicy[] = [];
   private readonly entries = new Map<string, Map<string, CatalogEntry>>([
     [ADDRESS_TYPE_URL, new Map()],
     [AUTHORIZATION_TYPE_URL, new Map()],
@@ -58,7 +58,7 @@ export class MeshIndex {
   }
 
   policies(): TranslatedPolicy[] {
-    return [...this.policiesBySource.values()].flat();
+    return [...this.policiesBySource.values(), ...this.peerAuthenticationPolicies];
   }
 
   /** Whether a pod with this SPIFFE identity is scheduled on `node` (the CA signs only those for that node's ztunnel). */
@@ -75,6 +75,7 @@ export class MeshIndex {
     const pods = new Set<string>();
     const services = new Set<string>();
     const policies = new Set<string>();
+    let peerAuthenticationChanged = false;
     for (const key of changed) {
       const kind = key.slice(0, key.indexOf('/'));
       const namespace = namespaceOfKey(key);
@@ -84,14 +85,23 @@ export class MeshIndex {
       else if (kind === 'Service' && namespace) {
         services.add(key);
         this.podsIn(namespace).forEach((pod) => pods.add(pod));
-      } else if (POLICY_KINDS.has(kind) && namespace) {
+      } else if (kind === 'AuthorizationPolicy' && namespace) {
         policies.add(key);
         const scope = namespace === this.rootNamespace ? [...this.podKeysByNamespace.keys()] : [namespace];
         for (const ns of scope) this.podsIn(ns).forEach((pod) => pods.add(pod));
+      } else if (kind === 'PeerAuthentication') {
+        if (this.objects.has(key)) this.peerAuthenticationKeys.add(key);
+        else this.peerAuthenticationKeys.delete(key);
+        peerAuthenticationChanged = true;
       }
     }
     const changedTypes = new Set<string>();
     for (const key of policies) if (this.recomputePolicy(key)) changedTypes.add(AUTHORIZATION_TYPE_URL);
+    if (peerAuthenticationChanged) {
+      // A PeerAuthentication's meaning depends on the namespace- and mesh-wide ones, so the set is recomputed together.
+      if (this.recomputePeerAuthentications()) changedTypes.add(AUTHORIZATION_TYPE_URL);
+      for (const podKeys of this.podKeysByNamespace.values()) podKeys.forEach((pod) => pods.add(pod));
+    }
     for (const key of services) if (this.recomputeService(key)) changedTypes.add(ADDRESS_TYPE_URL);
     for (const key of pods) if (this.recomputeWorkload(key)) changedTypes.add(ADDRESS_TYPE_URL);
     return changedTypes;
@@ -129,15 +139,29 @@ export class MeshIndex {
   }
 
   private recomputePolicy(key: string): boolean {
-    const previous = this.policiesBySource.get(key) ?? [];
+    const previous = this.policiesBySource.get(key);
     const object = this.objects.get(key);
-    const translated = object ? this.options.translatePolicy(object) : [];
-    if (translated.length > 0) this.policiesBySource.set(key, translated);
+    const translated = object ? this.options.policies.authorizationPolicy(object) : undefined;
+    if (translated) this.policiesBySource.set(key, translated);
     else this.policiesBySource.delete(key);
     let changed = false;
-    const kept = new Set(translated.map((policy) => policy.name));
+    if (previous && previous.name !== translated?.name) changed = this.put(AUTHORIZATION_TYPE_URL, previous.name, undefined);
+    if (translated) changed = this.put(AUTHORIZATION_TYPE_URL, translated.name, encodeAuthorization(translated.authorization)) || changed;
+    return changed;
+  }
+
+  private peerAuthenticationObjects(): Resource[] {
+    return [...this.peerAuthenticationKeys].map((key) => this.objects.get(key)).filter((object): object is Resource => object !== undefined);
+  }
+
+  private recomputePeerAuthentications(): boolean {
+    const previous = this.peerAuthenticationPolicies;
+    const next = this.options.policies.peerAuthentications(this.peerAuthenticationObjects());
+    this.peerAuthenticationPolicies = next;
+    let changed = false;
+    const kept = new Set(next.map((policy) => policy.name));
     for (const policy of previous) if (!kept.has(policy.name)) changed = this.put(AUTHORIZATION_TYPE_URL, policy.name, undefined) || changed;
-    for (const policy of translated) changed = this.put(AUTHORIZATION_TYPE_URL, policy.name, encodeAuthorization(policy.authorization)) || changed;
+    for (const policy of next) changed = this.put(AUTHORIZATION_TYPE_URL, policy.name, encodeAuthorization(policy.authorization)) || changed;
     return changed;
   }
 
@@ -160,14 +184,15 @@ export class MeshIndex {
 
   private selectorPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): string[] {
     const names: string[] = [];
-    for (const translated of this.policiesBySource.values()) {
-      for (const policy of translated) {
-        if (policy.scope !== 'WORKLOAD_SELECTOR') continue;
-        if (policy.namespace !== namespace && policy.namespace !== this.rootNamespace) continue;
-        if (selectorMatches(policy.selector, labels)) names.push(policy.name);
-      }
+    for (const policy of this.policiesBySource.values()) {
+      if (policy.scope !== 'WORKLOAD_SELECTOR') continue;
+      if (policy.namespace !== namespace && policy.namespace !== this.rootNamespace) continue;
+      if (selectorMatches(policy.selector, labels)) names.push(policy.name);
     }
-    return names.sort();
+    names.sort();
+    // istiod's order: selector AuthorizationPolicies, then PeerAuthentication-derived ones.
+    if (this.peerAuthenticationKeys.size > 0) names.push(...this.options.policies.peerAuthenticationKeys(this.peerAuthenticationObjects(), namespace, labels));
+    return names;
   }
 
   private recomputeWorkload(key: string): boolean {

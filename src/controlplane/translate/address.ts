@@ -1,23 +1,6 @@
 // Model -> istio.workload.Address, with Istio's conventions (default trust domain and service account omitted, ns/hostname keys).
-import net from 'node:net';
-import type { AddressInput } from '../../xds';
+import { ipToBytes, type AddressInput } from '../../xds';
 import { DEFAULT_TRUST_DOMAIN, type ServiceModel, type WorkloadModel } from '../model/types';
-
-export function ipBytes(ip: string): Uint8Array {
-  if (net.isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number));
-  if (!net.isIPv6(ip)) throw new Error(`not an IP address: ${ip}`);
-  const [head, tail] = ip.split('::');
-  const parse = (part: string | undefined) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
-  const front = parse(head);
-  const back = parse(tail);
-  const groups = tail === undefined ? front : [...front, ...new Array(8 - front.length - back.length).fill(0), ...back];
-  const bytes = new Uint8Array(16);
-  groups.forEach((group, index) => {
-    bytes[index * 2] = group >> 8;
-    bytes[index * 2 + 1] = group & 0xff;
-  });
-  return bytes;
-}
 
 /** Resource name of a workload in the Address type: its uid. */
 export function workloadResourceName(workload: WorkloadModel): string {
@@ -37,7 +20,7 @@ export function workloadAddress(workload: WorkloadModel): AddressInput {
       uid: workload.uid,
       name: workload.name,
       namespace: workload.namespace,
-      addresses: workload.ips.map(ipBytes),
+      addresses: workload.ips.map(ipToBytes),
       network: '',
       tunnelProtocol: workload.ambient ? 'HBONE' : 'NONE',
       trustDomain: workload.trustDomain === DEFAULT_TRUST_DOMAIN ? '' : workload.trustDomain,
@@ -61,7 +44,7 @@ export function serviceAddress(service: ServiceModel): AddressInput {
       name: service.name,
       namespace: service.namespace,
       hostname: service.hostname,
-      addresses: service.vips.map((vip) => ({ network: '', address: ipBytes(vip) })),
+      addresses: service.vips.map((vip) => ({ network: '', address: ipToBytes(vip) })),
       ports: service.ports.map((port) => ({ ...port })),
     },
   };

@@ -182,10 +182,50 @@ export function policyMatchesConnection(policy: CompiledPolicy, conn: AuthzConne
   return policyMatches(policy, new ConnectionFacts(conn));
 }
 
+interface ScanState {
+  hasAllow: boolean;
+}
+
+/** The policy if it is an enforced DENY that matches; notes in `state` that an enforced ALLOW applies. */
+function visitForDeny(p: CompiledPolicy, facts: ConnectionFacts, state: ScanState): CompiledPolicy | undefined {
+  if (p.dryRun) return undefined;
+  if (p.action === 'ALLOW') {
+    state.hasAllow = true;
+    return undefined;
+  }
+  return policyMatches(p, facts) ? p : undefined;
+}
+
+function scanForDeny(list: readonly CompiledPolicy[], facts: ConnectionFacts, state: ScanState): CompiledPolicy | undefined {
+  for (const p of list) {
+    const found = visitForDeny(p, facts, state);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Every applicable dry-run policy is reported, whatever the enforced ones decide. */
+function reportDryRuns(snapshot: PolicySnapshot, lists: readonly (readonly CompiledPolicy[])[], listed: readonly string[], facts: ConnectionFacts, report: (r: DryRunResult) => void): void {
+  const visit = (p: CompiledPolicy | undefined): void => {
+    if (p !== undefined && p.dryRun) report({ policy: p.key, action: p.action, matched: policyMatches(p, facts) });
+  };
+  for (const list of lists) for (const p of list) visit(p);
+  for (const key of listed) visit(snapshot.get(key));
+}
+
+function anyAllowMatches(list: readonly CompiledPolicy[], facts: ConnectionFacts): boolean {
+  for (const p of list) if (!p.dryRun && p.action === 'ALLOW' && policyMatches(p, facts)) return true;
+  return false;
+}
+
+function denied(p: CompiledPolicy): AuthzDecision {
+  return { allowed: false, policy: p.key, reason: `denied by DENY policy ${p.key}` };
+}
+
 /**
  * Authorizes one inbound connection against the snapshot it started with. Policies are gathered from the
  * destination's namespace (NAMESPACE), the mesh (GLOBAL) and the workload's own list (WORKLOAD_SELECTOR); dry-run
- * ones are only reported through `options.onDryRun`.
+ * ones are only reported through `options.onDryRun`. Every DENY is checked before any ALLOW, in that order.
  */
 export function authorize(snapshot: PolicySnapshot, conn: AuthzConnection, options: AuthorizeOptions = {}): AuthzDecision {
   const namespaced = snapshot.namespaced(conn.destinationWorkload.namespace);
@@ -194,28 +234,25 @@ export function authorize(snapshot: PolicySnapshot, conn: AuthzConnection, optio
   if (namespaced.length === 0 && global.length === 0 && listed.length === 0) return ALLOWED;
 
   const facts = new ConnectionFacts(conn);
-  const allow: CompiledPolicy[] = [];
-  const deny: CompiledPolicy[] = [];
-  const sort = (p: CompiledPolicy): void => {
-    if (p.dryRun) {
-      options.onDryRun?.({ policy: p.key, action: p.action, matched: policyMatches(p, facts) });
-    } else if (p.action === 'ALLOW') allow.push(p);
-    else deny.push(p);
-  };
-  for (const p of namespaced) sort(p);
-  for (const p of global) sort(p);
+  if (options.onDryRun !== undefined) reportDryRuns(snapshot, [namespaced, global], listed, facts, options.onDryRun);
+  const state: ScanState = { hasAllow: false };
+  const deny = scanForDeny(namespaced, facts, state) ?? scanForDeny(global, facts, state);
+  if (deny !== undefined) return denied(deny);
   for (const key of listed) {
     const p = snapshot.get(key);
-    if (p === undefined) options.onUnknownPolicy?.(key);
-    else sort(p);
+    if (p === undefined) {
+      options.onUnknownPolicy?.(key);
+      continue;
+    }
+    const found = visitForDeny(p, facts, state);
+    if (found !== undefined) return denied(found);
   }
 
-  for (const p of deny) {
-    if (policyMatches(p, facts)) return { allowed: false, policy: p.key, reason: `denied by DENY policy ${p.key}` };
-  }
-  if (allow.length === 0) return ALLOWED;
-  for (const p of allow) {
-    if (policyMatches(p, facts)) return ALLOWED;
+  if (!state.hasAllow) return ALLOWED;
+  if (anyAllowMatches(namespaced, facts) || anyAllowMatches(global, facts)) return ALLOWED;
+  for (const key of listed) {
+    const p = snapshot.get(key);
+    if (p !== undefined && !p.dryRun && p.action === 'ALLOW' && policyMatches(p, facts)) return ALLOWED;
   }
   return { allowed: false, reason: NO_ALLOW_MATCHED };
 }

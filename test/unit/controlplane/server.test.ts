@@ -6,8 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { parseManifests, type Resource } from '../../../src/api';
 import { NodeTokenAuthenticator } from '../../../src/controlplane/ca';
-import type { TranslatedPolicy } from '../../../src/controlplane/model/types';
 import { ControlPlane } from '../../../src/controlplane/server';
+import { policyTranslator } from '../../../src/controlplane/translate/policies';
 import { LocalStoreSource } from '../../../src/controlplane/sources/local-store-source';
 import { DirectoryStore } from '../../../src/local/store/directory-store';
 import { requestCertificate, type SpiffeId } from '../../../src/pki';
@@ -37,15 +37,6 @@ function podObject(name: string, node: string, ip: string, labels: Record<string
   };
 }
 
-/** A test-only policy translator: an AuthorizationPolicy becomes a NAMESPACE-scoped DENY of its first principal. */
-function denyTranslator(resource: Resource): TranslatedPolicy[] {
-  if (resource.kind !== 'AuthorizationPolicy') return [];
-  const spec = resource.spec as { rules?: { from?: { source?: { principals?: string[] } }[] }[] };
-  const principal = spec.rules?.[0]?.from?.[0]?.source?.principals?.[0] ?? '';
-  const name = `${resource.metadata.namespace}/${resource.metadata.name}`;
-  return [{ name, namespace: resource.metadata.namespace as string, scope: 'NAMESPACE', authorization: { name: resource.metadata.name, namespace: resource.metadata.namespace, scope: 'NAMESPACE', action: 'DENY', rules: [{ clauses: [{ matches: [{ principals: [{ exact: principal }] }] }] }] } }];
-}
-
 interface Recorded {
   addresses: Map<string, Address>;
   authorizations: Map<string, Authorization>;
@@ -73,7 +64,7 @@ t.test('control plane pushes minimal deltas and signs only node-local identities
       listenHost: '127.0.0.1',
       listenPort: port,
       trustDomain: 'cluster.local',
-      translatePolicy: denyTranslator,
+      policies: policyTranslator({ trustDomain: 'cluster.local', logger: silentLogger() }),
       logger: silentLogger(),
       debounceMs: 20,
     });

@@ -163,6 +163,12 @@ t.test('dry-run policies are reported, never enforced', async (t) => {
     'each dry-run policy reports what it would have done',
   );
   t.equal(authorize(snap, conn()).allowed, true, 'works without a callback');
+
+  const withEnforced = snap.withChanges([policy('app/deny-all', 'DENY', [[]]), policy('app/listed-dry', 'ALLOW', [[]], { scope: 'WORKLOAD_SELECTOR', dryRun: true })]);
+  const later: string[] = [];
+  const decision = authorize(withEnforced, conn({ policies: ['app/listed-dry'] }), { onDryRun: (r) => later.push(r.policy) });
+  t.equal(decision.allowed, false, 'an enforced DENY still denies');
+  t.same(later.sort(), ['app/dry-allow', 'app/dry-deny', 'app/listed-dry'], 'and every applicable dry-run policy is still reported');
 });
 
 t.test('PolicyDeniedError names the peer and the policy', async (t) => {
