@@ -31,8 +31,9 @@ export class ClusterNames {
     return `${this.cluster}-${nodeName}`;
   }
 
+  /** Namespaces are DNS labels (no dots), so the dot keeps "a-b"/"c" and "a"/"b-c" apart. */
   podNetns(namespace: string, podName: string): string {
-    return `${this.cluster}-pod-${namespace}-${podName}`;
+    return `${this.cluster}-pod-${namespace}.${podName}`;
   }
 
   /** True for every netns name this cluster may have made, and for no other cluster's. */

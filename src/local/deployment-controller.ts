@@ -20,8 +20,18 @@ function randomSuffix(): string {
   return suffix;
 }
 
+/** JSON with object keys sorted, so the order keys were written in never changes a hash. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, v]) => `${JSON.stringify(key)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 export function templateHash(spec: DeploymentSpec): string {
-  return createHash('sha256').update(JSON.stringify(spec.template)).digest('hex').slice(0, 10);
+  return createHash('sha256').update(canonicalJson(spec.template)).digest('hex').slice(0, 10);
 }
 
 function ownerOf(pod: Resource): { kind: string; uid: string } | undefined {

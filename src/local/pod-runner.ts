@@ -31,8 +31,10 @@ function fieldValue(fieldPath: string, pod: Resource<PodSpec>, ip: string, optio
     case 'metadata.uid': return pod.metadata.uid ?? '';
     case 'spec.nodeName': return options.nodeName;
     case 'spec.serviceAccountName': return serviceAccountOf(pod);
-    case 'status.podIP': return ip;
-    case 'status.hostIP': return options.hostIp;
+    case 'status.podIP':
+    case 'status.podIPs': return ip;
+    case 'status.hostIP':
+    case 'status.hostIPs': return options.hostIp;
     default: return '';
   }
 }

@@ -69,8 +69,9 @@ export function prepareApply(
       const previousIp = (existing?.spec as ServiceSpecShape | undefined)?.clusterIP;
       if (spec.clusterIP === undefined || spec.clusterIP === '') {
         spec.clusterIP = previousIp ?? allocateClusterIp(SERVICE_CIDR, new Set(taken.keys()));
+      } else if (previousIp && previousIp !== spec.clusterIP) {
+        throw conflict('spec.clusterIP', `field is immutable: it is ${previousIp}`);
       } else if (spec.clusterIP !== 'None') {
-        if (previousIp && previousIp !== spec.clusterIP) throw conflict('spec.clusterIP', `field is immutable: it is ${previousIp}`);
         if (!ipInCidr(spec.clusterIP, SERVICE_CIDR)) throw conflict('spec.clusterIP', `${spec.clusterIP} is outside the service range ${SERVICE_CIDR}`);
         const holder = taken.get(spec.clusterIP);
         if (holder && holder !== key) throw conflict('spec.clusterIP', `${spec.clusterIP} is already allocated to ${holder}`);

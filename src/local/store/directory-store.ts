@@ -59,7 +59,8 @@ export class DirectoryStore {
     if (!fs.existsSync(store.documentPath)) {
       store.mutate((objects) => {
         const ns: Resource = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } };
-        objects.set(resourceKey(ns), ns);
+        // Another process may have seeded it between the existence check and the lock.
+        if (!objects.has(resourceKey(ns))) objects.set(resourceKey(ns), ns);
       });
     }
     return store;

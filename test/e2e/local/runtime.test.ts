@@ -87,7 +87,7 @@ t.test('a local cluster runs pods that reach each other across nodes', async (t)
   });
 
   t.test('deleting a pod stops its processes and removes its netns', async (t) => {
-    const netns = `/var/run/netns/${cluster.name}-pod-apps-crasher`;
+    const netns = `/var/run/netns/${cluster.name}-pod-apps.crasher`;
     t.ok(fs.existsSync(netns), 'crasher has a netns');
     const deleted = await cluster.ambit(['delete', 'pod', 'crasher', '-n', 'apps']);
     t.equal(deleted.code, 0, deleted.stderr);
