@@ -3,25 +3,41 @@
 export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
-export const WAYPOINT_FOR_LABEL = 'istio.io/waypoint-for';
+export const DATAPLANE_MODE_AMBIENT = 'ambient';
+export const DATAPLANE_MODE_NONE = 'none';
+/** Set by Istio's sidecar injector on injected pods; such pods keep their sidecar and are never captured. */
 export const SIDECAR_STATUS_ANNOTATION = 'sidecar.istio.io/status';
 
-export interface EnrollmentInputs {
-  readonly podLabels?: Readonly<Record<string, string>>;
-  readonly podAnnotations?: Readonly<Record<string, string>>;
-  readonly namespaceLabels?: Readonly<Record<string, string>>;
-  readonly hostNetwork?: boolean;
+export type Labels = Readonly<Record<string, string>>;
+
+/** Why a pod is or is not captured, for logs and `ambit` output. */
+export type AmbientReason =
+  | 'host-network'
+  | 'sidecar-injected'
+  | 'pod-opted-out'
+  | 'pod-label'
+  | 'namespace-label'
+  | 'not-enrolled';
+
+export interface AmbientDecision {
+  readonly ambient: boolean;
+  readonly reason: AmbientReason;
 }
 
 /**
- * Whether a pod is in the ambient mesh, as Istio decides it: the pod's own `istio.io/dataplane-mode` wins
- * (`none` opts out, `ambient` opts in), else the namespace's; pods with a sidecar or on the host network never are.
+ * Istio's default selector, in order: host-network pods are never captured; sidecar-injected pods are not;
+ * pod label `istio.io/dataplane-mode=none` opts a pod out; `=ambient` on the pod, or on its namespace, opts in.
  */
-export function isAmbientPod(inputs: EnrollmentInputs): boolean {
-  if (inputs.hostNetwork) return false;
-  if (inputs.podAnnotations?.[SIDECAR_STATUS_ANNOTATION] !== undefined) return false;
-  const podMode = inputs.podLabels?.[DATAPLANE_MODE_LABEL];
-  if (podMode === 'none') return false;
-  if (podMode === 'ambient') return true;
-  return inputs.namespaceLabels?.[DATAPLANE_MODE_LABEL] === 'ambient';
+export function ambientDecision(podLabels: Labels, namespaceLabels: Labels, annotations: Labels, hostNetwork = false): AmbientDecision {
+  if (hostNetwork) return { ambient: false, reason: 'host-network' };
+  if (Object.prototype.hasOwnProperty.call(annotations, SIDECAR_STATUS_ANNOTATION)) return { ambient: false, reason: 'sidecar-injected' };
+  const podMode = podLabels[DATAPLANE_MODE_LABEL];
+  if (podMode === DATAPLANE_MODE_NONE) return { ambient: false, reason: 'pod-opted-out' };
+  if (podMode === DATAPLANE_MODE_AMBIENT) return { ambient: true, reason: 'pod-label' };
+  if (namespaceLabels[DATAPLANE_MODE_LABEL] === DATAPLANE_MODE_AMBIENT) return { ambient: true, reason: 'namespace-label' };
+  return { ambient: false, reason: 'not-enrolled' };
+}
+
+export function isAmbientPod(podLabels: Labels, namespaceLabels: Labels, annotations: Labels, hostNetwork = false): boolean {
+  return ambientDecision(podLabels, namespaceLabels, annotations, hostNetwork).ambient;
 }

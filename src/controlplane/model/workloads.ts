@@ -106,7 +106,7 @@ export function workloadModel(pod: Resource<PodSpec>, context: WorkloadContext):
     serviceAccount: spec.serviceAccountName ?? spec.serviceAccount ?? 'default',
     node: spec.nodeName ?? '',
     labels,
-    ambient: isAmbientPod({ podLabels: labels, podAnnotations: pod.metadata.annotations, namespaceLabels: context.namespaceLabels }),
+    ambient: isAmbientPod(labels, context.namespaceLabels ?? {}, pod.metadata.annotations ?? {}),
     healthy: status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     trustDomain: context.trustDomain,
     canonicalName: labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app ?? owner.name,
