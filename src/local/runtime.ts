@@ -7,6 +7,10 @@ import { addressPlan, PodIpAllocator, type AddressPlan, type NodeAddresses } fro
 import { ClusterNames } from './cluster-names';
 import { planDeployments } from './deployment-controller';
 import { createNodeNetworks } from './node-network';
+import fs from 'node:fs';
+import { runAgent, type CniAgent } from '../cni/agent';
+import { runCniPlugin, StorePodLabelSource } from './mesh-capture';
+import { netnsPath } from './netns';
 import { attachPod, detachPod } from './pod-network';
 import { renderHosts, renderResolvConf, writePodDnsFiles } from './pod-dns';
 import { PodRunner } from './pod-runner';
@@ -52,6 +56,8 @@ export class LocalRuntime {
   private stopping = false;
   private lastDnsSignature = '';
   private readonly readinessListeners = new Set<(readiness: RuntimeReadiness) => void>();
+  private readonly agents = new Map<string, CniAgent>();
+  private labelSource: StorePodLabelSource | undefined;
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.names = new ClusterNames(options.cluster);
@@ -72,6 +78,7 @@ export class LocalRuntime {
       this.proxies.set(node.name, proxy);
     }
     this.startControlPlane();
+    await this.startCniAgents();
     this.unwatch = this.store.watch(() => this.trigger());
     this.trigger();
     await this.loop;
@@ -80,6 +87,34 @@ export class LocalRuntime {
   /** Unix socket of the control plane's debug endpoint (what `ambit debug` reads). */
   get controlPlaneDebugSocket(): string {
     return path.join(this.options.stateDir, 'controlplane.sock');
+  }
+
+  /** Per-node directory for the node's unix sockets (CNI agent, ztunnel enrollment). */
+  nodeRunDir(node: string): string {
+    return path.join(this.options.stateDir, 'run', node);
+  }
+
+  private async startCniAgents(): Promise<void> {
+    this.labelSource = new StorePodLabelSource(this.store);
+    this.labelSource.start();
+    for (const node of this.plan.nodes) {
+      const runDir = this.nodeRunDir(node.name);
+      fs.mkdirSync(runDir, { recursive: true });
+      const agent = await runAgent({
+        nodeName: node.name,
+        agentSocket: path.join(runDir, 'cni-agent.sock'),
+        ztunnelSocket: path.join(runDir, 'ztunnel.sock'),
+        // Probes come from the node netns with its underlay address as source; they must reach the app directly.
+        probeSourceAddresses: [node.underlayIp],
+        pods: this.labelSource,
+        listPods: async () =>
+          [...this.runners.values()]
+            .filter((runner) => (runner.pod.spec as PodSpec).nodeName === node.name)
+            .map((runner) => ({ name: runner.pod.metadata.name, namespace: runner.pod.metadata.namespace ?? 'default', uid: runner.pod.metadata.uid, netns: netnsPath(runner.attachment.netns), ips: [runner.attachment.ip] })),
+        logger: this.options.logger.child({ component: 'cni-agent', node: node.name }),
+      });
+      this.agents.set(node.name, agent);
+    }
   }
 
   private startControlPlane(): void {
@@ -119,6 +154,9 @@ export class LocalRuntime {
     const grace = this.options.terminationGraceMs ?? 2000;
     await Promise.all([...this.runners.values()].map((runner) => runner.stop(grace)));
     await this.supervisor.stopAll(grace);
+    await Promise.all([...this.agents.values()].map((agent) => agent.stop()));
+    this.agents.clear();
+    this.labelSource?.stop();
     this.runners.clear();
     await sweepCluster(this.names);
   }
@@ -202,6 +240,8 @@ export class LocalRuntime {
     try {
       const attachment = await attachPod(this.plan, this.names.nodeNetns(nodeName), netns, ip);
       this.writeDns(netns, pod, ip, this.store.read());
+      // As a container runtime does: the chained CNI plugin runs before any container starts, so capture is in place first.
+      await runCniPlugin({ command: 'ADD', pod, netnsPath: netnsPath(netns), ip, gateway: this.plan.podGateway, agentSocket: path.join(this.nodeRunDir(nodeName), 'cni-agent.sock') });
       const runner = new PodRunner(pod, attachment, this.supervisor, {
         nodeName,
         hostIp: node.underlayIp,
@@ -220,6 +260,10 @@ export class LocalRuntime {
 
   private async stopPod(key: string, runner: PodRunner): Promise<void> {
     await runner.stop(this.options.terminationGraceMs ?? 2000);
+    const nodeName = (runner.pod.spec as PodSpec).nodeName as string;
+    await runCniPlugin({ command: 'DEL', pod: runner.pod, netnsPath: netnsPath(runner.attachment.netns), ip: runner.attachment.ip, gateway: this.plan.podGateway, agentSocket: path.join(this.nodeRunDir(nodeName), 'cni-agent.sock') }).catch((error: Error) =>
+      this.options.logger.warn({ pod: key, err: error.message }, 'CNI DEL failed; removing the pod anyway'),
+    );
     await detachPod(runner.attachment.netns);
     this.allocators.get((runner.pod.spec as PodSpec).nodeName as string)?.release(runner.attachment.ip);
     this.runners.delete(key);
