@@ -9,6 +9,7 @@ import { planDeployments } from './deployment-controller';
 import { createNodeNetworks } from './node-network';
 import fs from 'node:fs';
 import { runAgent, type CniAgent } from '../cni/agent';
+import { NodeTokenAuthenticator } from '../controlplane/ca';
 import { runCniPlugin, StorePodLabelSource } from './mesh-capture';
 import { netnsPath } from './netns';
 import { attachPod, detachPod } from './pod-network';
@@ -78,6 +79,7 @@ export class LocalRuntime {
       this.proxies.set(node.name, proxy);
     }
     this.startControlPlane();
+    await this.startZtunnels();
     await this.startCniAgents();
     this.unwatch = this.store.watch(() => this.trigger());
     this.trigger();
@@ -92,6 +94,38 @@ export class LocalRuntime {
   /** Per-node directory for the node's unix sockets (CNI agent, ztunnel enrollment). */
   nodeRunDir(node: string): string {
     return path.join(this.options.stateDir, 'run', node);
+  }
+
+  private get controlPlaneStateDir(): string {
+    return path.join(this.options.stateDir, 'controlplane');
+  }
+
+  /** One ztunnel per node, in the node's netns (as a DaemonSet pod with hostNetwork would be). */
+  private async startZtunnels(): Promise<void> {
+    const tokens = new NodeTokenAuthenticator(this.controlPlaneStateDir);
+    for (const node of this.plan.nodes) {
+      await tokens.tokenFor(node.name);
+      const runDir = this.nodeRunDir(node.name);
+      fs.mkdirSync(runDir, { recursive: true });
+      this.supervisor.start({
+        id: `mesh/ztunnel-${node.name}`,
+        netns: this.names.nodeNetns(node.name),
+        command: process.execPath,
+        args: [
+          path.join(__dirname, '..', 'ztunnel', 'main.js'),
+          '--node', node.name,
+          '--node-ip', node.underlayIp,
+          '--control-plane', `${this.plan.controlPlaneIp}:${CONTROL_PLANE_PORT}`,
+          '--root-cert', path.join(this.controlPlaneStateDir, 'root-cert.pem'),
+          '--token-file', path.join(tokens.dir, node.name),
+          '--enrollment-socket', path.join(runDir, 'ztunnel.sock'),
+        ],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', AMBIT_LOG_LEVEL: process.env.AMBIT_LOG_LEVEL ?? 'info' },
+        cwd: this.options.stateDir,
+        logFile: path.join(this.options.stateDir, 'logs', `ztunnel-${node.name}.log`),
+        restartPolicy: 'Always',
+      });
+    }
   }
 
   private async startCniAgents(): Promise<void> {
@@ -125,7 +159,7 @@ export class LocalRuntime {
       args: [
         path.join(__dirname, '..', 'controlplane', 'main.js'),
         '--store', this.store.dir,
-        '--state-dir', path.join(this.options.stateDir, 'controlplane'),
+        '--state-dir', this.controlPlaneStateDir,
         '--listen', `${this.plan.controlPlaneIp}:${CONTROL_PLANE_PORT}`,
         '--debug-socket', this.controlPlaneDebugSocket,
       ],

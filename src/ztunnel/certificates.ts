@@ -1,12 +1,9 @@
 // Workload certificates for the identities on this node: fetched from the mesh CA on first need, renewed at half-life, kept while the CA is away.
-import { certInfo, requestCertificate, type SpiffeId } from '../pki';
+import { certInfo, requestCertificate, type SpiffeId, type TlsIdentity } from '../pki';
 import type { Logger } from '../telemetry/logger';
 
-export interface CertificateMaterial {
-  readonly keyPem: string;
-  readonly certChainPems: readonly string[];
-  readonly rootPems: readonly string[];
-}
+/** A workload's key, chain (leaf first) and the mesh roots; a renewal hands out a new object. */
+export type CertificateMaterial = TlsIdentity;
 
 export interface CertificateStatus {
   readonly identity: string;

@@ -1,5 +1,6 @@
 // The ztunnel's in-pod sockets: for each enrolled pod, listeners on 15001/15006/15008 opened inside the pod's netns.
 import type net from 'node:net';
+import type { EnrolledPod } from '../cni/protocol';
 import { listenInNetns } from '../native';
 import type { Logger } from '../telemetry/logger';
 
@@ -7,15 +8,7 @@ export const OUTBOUND_PORT = 15001;
 export const INBOUND_PLAINTEXT_PORT = 15006;
 export const INBOUND_HBONE_PORT = 15008;
 
-export interface EnrolledPod {
-  readonly uid: string;
-  readonly name: string;
-  readonly namespace: string;
-  readonly serviceAccount: string;
-  readonly ips: readonly string[];
-  /** Path of the pod's netns (e.g. /var/run/netns/X or /proc/PID/ns/net). */
-  readonly netns: string;
-}
+export type { EnrolledPod };
 
 export type PodConnectionHandler = (socket: net.Socket, pod: EnrolledPod) => void;
 

@@ -1,0 +1,91 @@
+// Outbound traffic captured from a pod on 15001: plan from one snapshot, then HBONE (pooled, from the pod's netns) or plain TCP.
+import type net from 'node:net';
+import { HbonePool, relay, type HboneTunnel, type SpiffeId } from '../../hbone';
+import { connectInNetns, originalDst } from '../../native';
+import type { Logger } from '../../telemetry/logger';
+import type { CertificateManager } from '../certificates';
+import { ZTUNNEL_MARK } from '../inbound';
+import type { EnrolledPod } from '../pod-listeners';
+import { spiffeUri, type WorkloadState } from '../state/model';
+import type { StateStore } from '../state/state-store';
+import type { ConnectionMetrics } from '../telemetry/connection-metrics';
+import { ConnectionRecord } from '../telemetry/connection-record';
+import { planOutbound, type OutboundPlan } from './plan';
+
+export interface OutboundDeps {
+  readonly state: StateStore;
+  readonly certificates: CertificateManager;
+  readonly pool: HbonePool;
+  readonly metrics: ConnectionMetrics;
+  readonly accessLog: Logger;
+  readonly logger: Logger;
+}
+
+/** Headers Istio's ztunnel sends on CONNECT so the other side can attribute the connection. */
+function connectHeaders(source: WorkloadState, clientAddress: string, plan: Extract<OutboundPlan, { kind: 'hbone' | 'waypoint' }>): Record<string, string> {
+  const baggage = [`k8s.namespace.name=${source.namespace}`, `k8s.deployment.name=${source.workloadName}`, `service.name=${source.canonicalName}`, `service.version=${source.canonicalRevision}`, 'k8s.cluster.name=Kubernetes'].join(',');
+  const host = plan.service ? `;host=${plan.service.hostname}` : '';
+  return { baggage, forwarded: `for="${clientAddress}"${host}` };
+}
+
+export class OutboundProxy {
+  constructor(private readonly deps: OutboundDeps) {}
+
+  async handle(socket: net.Socket, pod: EnrolledPod): Promise<void> {
+    const snapshot = this.deps.state.current();
+    const clientAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    let target: { address: string; port: number };
+    try {
+      target = originalDst(socket);
+    } catch (error) {
+      this.deps.logger.warn({ pod: `${pod.namespace}/${pod.name}`, err: (error as Error).message }, 'outbound connection without an original destination');
+      socket.destroy();
+      return;
+    }
+    const source = pod.ips.map((ip) => snapshot.workloadsByIp.get(ip)).find((workload) => workload !== undefined);
+    const record = new ConnectionRecord(
+      { direction: 'outbound', sourceAddress: clientAddress, destinationAddress: `${target.address}:${target.port}`, source, mtls: false },
+      this.deps.metrics,
+      this.deps.accessLog,
+    );
+    let plan: OutboundPlan;
+    try {
+      plan = planOutbound(snapshot, { ip: target.address, port: target.port });
+    } catch (error) {
+      record.finish({ error: (error as Error).message, responseFlags: 'NR' });
+      socket.resetAndDestroy();
+      return;
+    }
+    let upstream: net.Socket | HboneTunnel;
+    try {
+      if (plan.kind === 'passthrough') {
+        record.update({ destination: plan.destination, service: plan.service, destinationAddress: `${plan.ip}:${plan.port}` });
+        upstream = await connectInNetns({ netns: pod.netns, host: plan.ip, port: plan.port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 });
+      } else {
+        if (!source) throw new Error(`pod ${pod.namespace}/${pod.name} is not known to the control plane yet`);
+        const identity = spiffeUri(source.identity) as SpiffeId;
+        const material = await this.deps.certificates.get(identity);
+        const expected = plan.kind === 'hbone' ? plan.expectedIdentity : undefined;
+        record.update({ destination: plan.destination, service: plan.service, destinationAddress: `${plan.dialIp}:${plan.dialPort}`, hboneTarget: plan.authority, destinationIdentity: expected, mtls: true });
+        upstream = await this.deps.pool.connect({
+          source: { ...material, identity },
+          destination: { ip: plan.dialIp, port: plan.dialPort },
+          // A waypoint presents its own identity; which one is pushed with it (issue 5), so any mesh identity is accepted here.
+          expectedIdentities: expected ? [expected as SpiffeId] : [],
+          authority: plan.authority,
+          headers: connectHeaders(source, clientAddress, plan),
+          dial: (ip, port) => connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 }),
+          poolPartition: pod.uid,
+        });
+      }
+    } catch (error) {
+      const err = error as Error & { code?: string; status?: number };
+      record.finish({ error: err.message, responseFlags: err.status === 401 || err.status === 403 ? 'DENY' : 'CONNECT' });
+      socket.resetAndDestroy();
+      return;
+    }
+    record.opened();
+    const result = await relay(upstream, socket, { onBytes: (direction, bytes) => (direction === 'in' ? record.addSent(bytes) : record.addReceived(bytes)) });
+    record.finish(result.outcome === 'aborted' ? { error: result.error?.message ?? `reset by ${result.abortedBy}` } : {});
+  }
+}
