@@ -8,7 +8,8 @@ import { authorize } from './authz';
 import type { CertificateManager } from './certificates';
 import type { EnrolledPod } from './pod-listeners';
 import { policiesOf } from './policy-cache';
-import { spiffeUri, type WorkloadState } from './state/model';
+import { spiffeUri, type ServiceState, type WorkloadState } from './state/model';
+import type { ZtunnelSnapshot } from './state/snapshot';
 import type { StateStore } from './state/state-store';
 import type { ConnectionMetrics } from './telemetry/connection-metrics';
 import { ConnectionRecord } from './telemetry/connection-record';
@@ -33,6 +34,14 @@ function plainIp(address: string | undefined): string {
 /** Connects to the app inside its pod, from the client's own address (IP_TRANSPARENT), as Istio's in-pod mode does. */
 function deliver(pod: EnrolledPod, ip: string, port: number, clientIp: string): Promise<net.Socket> {
   return connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, sourceAddress: { host: clientIp }, timeoutMs: 10_000 });
+}
+
+/** The `host=` of a `forwarded` header names the service the client meant (Istio reads only this part, for telemetry). */
+function serviceFromForwarded(snapshot: ZtunnelSnapshot, header: string | string[] | undefined): ServiceState | undefined {
+  const host = /(?:^|;)\s*host=("?)([^";,]+)\1/.exec(Array.isArray(header) ? header[0] : header ?? '')?.[2];
+  if (!host) return undefined;
+  const namespace = host.split('.')[1];
+  return snapshot.servicesByKey.get(`${namespace}/${host}`);
 }
 
 export class InboundProxy {
@@ -86,7 +95,7 @@ export class InboundProxy {
     } catch (error) {
       return refuse(401, `peer identity ${request.peer.identity} is not a workload identity: ${(error as Error).message}`, 'IDENTITY_ERROR');
     }
-    record.update({ source, destination, destinationIdentity: spiffeUri(destination.identity) });
+    record.update({ source, destination, destinationIdentity: spiffeUri(destination.identity), service: serviceFromForwarded(snapshot, request.headers.forwarded) });
     const decision = authorize(policiesOf(snapshot), {
       sourceIp: request.peer.address,
       sourceIdentity,

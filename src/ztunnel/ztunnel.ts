@@ -116,7 +116,7 @@ export class Ztunnel {
       registry: this.metrics.registry,
     };
     this.closeAdmin = await startAdminServers(sources, { metricsHost: '0.0.0.0', ports: config.adminPorts });
-    config.logger.info({ node: config.node }, 'ztunnel started');
+    config.logger.info('ztunnel started');
   }
 
   async stop(): Promise<void> {
