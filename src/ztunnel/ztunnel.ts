@@ -68,7 +68,12 @@ export class Ztunnel {
     this.xds = new DeltaXdsClient({
       address: config.controlPlaneAddress,
       credentials: grpc.credentials.createSsl(Buffer.from(rootPem)),
-      channelOptions: { 'grpc.ssl_target_name_override': config.controlPlaneName, 'grpc.default_authority': config.controlPlaneName },
+      channelOptions: {
+        'grpc.ssl_target_name_override': config.controlPlaneName,
+        'grpc.default_authority': config.controlPlaneName,
+        // A large mesh's first push is one response with every workload; gRPC's 4 MiB default is too small at ~10k pods.
+        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      },
       node: { id: `ztunnel~${config.nodeIp}~ztunnel-${config.node}.istio-system~istio-system.svc.cluster.local`, metadata: { NODE_NAME: config.node } },
       metadataForCall: () => {
         const metadata = new grpc.Metadata();

@@ -39,6 +39,7 @@ export class MeshIndex {
     [AUTHORIZATION_TYPE_URL, new Map()],
   ]);
   private readonly rootNamespace: string;
+  private readonly drafts = new Map<string, Map<string, CatalogEntry>>();
 
   constructor(private readonly options: MeshIndexOptions) {
     this.rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
@@ -104,6 +105,8 @@ export class MeshIndex {
     }
     for (const key of services) if (this.recomputeService(key)) changedTypes.add(ADDRESS_TYPE_URL);
     for (const key of pods) if (this.recomputeWorkload(key)) changedTypes.add(ADDRESS_TYPE_URL);
+    for (const [typeUrl, draft] of this.drafts) this.entries.set(typeUrl, draft);
+    this.drafts.clear();
     return changedTypes;
   }
 
@@ -120,21 +123,26 @@ export class MeshIndex {
     return [...(this.podKeysByNamespace.get(namespace) ?? [])];
   }
 
+  /** Maps handed out by resources() never change: the first write of an apply() copies, later writes reuse the copy. */
+  private writable(typeUrl: string): Map<string, CatalogEntry> {
+    let draft = this.drafts.get(typeUrl);
+    if (!draft) {
+      draft = new Map(this.entries.get(typeUrl));
+      this.drafts.set(typeUrl, draft);
+    }
+    return draft;
+  }
+
   private put(typeUrl: string, name: string, bytes: Uint8Array | undefined): boolean {
-    const current = this.entries.get(typeUrl) as Map<string, CatalogEntry>;
-    const previous = current.get(name);
+    const previous = (this.drafts.get(typeUrl) ?? this.entries.get(typeUrl))?.get(name);
     if (!bytes) {
       if (!previous) return false;
-      const next = new Map(current);
-      next.delete(name);
-      this.entries.set(typeUrl, next);
+      this.writable(typeUrl).delete(name);
       return true;
     }
     const version = versionOf(bytes);
     if (previous?.version === version) return false;
-    const next = new Map(current);
-    next.set(name, { version, resource: bytes });
-    this.entries.set(typeUrl, next);
+    this.writable(typeUrl).set(name, { version, resource: bytes });
     return true;
   }
 

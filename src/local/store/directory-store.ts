@@ -33,12 +33,13 @@ const DOCUMENT = 'objects.json';
 const LOCK = 'objects.lock';
 const EMPTY: StoreSnapshot = Object.freeze({ revision: 0, objects: new Map() });
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
-  }
-  return value;
+/**
+ * Freezes an object and its metadata: enough to catch a reader writing to the snapshot by mistake, without
+ * walking every field of every object on each read (a deep freeze was 100 ms of a 13k-object read).
+ */
+function freezeObject(object: Resource): Resource {
+  Object.freeze(object.metadata);
+  return Object.freeze(object);
 }
 
 export class DirectoryStore {
@@ -79,7 +80,7 @@ export class DirectoryStore {
     const raw = fs.readFileSync(this.documentPath, 'utf8');
     const document = JSON.parse(raw) as StoreDocument;
     const objects = new Map<string, Resource>();
-    for (const object of document.objects) objects.set(resourceKey(object), deepFreeze(object));
+    for (const object of document.objects) objects.set(resourceKey(object), freezeObject(object));
     this.cached = Object.freeze({ revision: document.revision, objects });
     this.cachedStamp = stamp;
     return this.cached;
@@ -138,7 +139,7 @@ export class DirectoryStore {
    */
   mutate(change: (objects: Map<string, Resource>, revision: number) => void): StoreSnapshot {
     return withFileLock(this.lockPath, () => {
-      this.cachedStamp = '';
+      // Every write renames a new file into place, so an unchanged (inode, mtime, size) stamp means the cache is current.
       const before = this.read();
       const revision = before.revision + 1;
       const draft = new Map<string, Resource>();
