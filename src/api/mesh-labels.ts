@@ -3,6 +3,8 @@
 export const DATAPLANE_MODE_LABEL = 'istio.io/dataplane-mode';
 export const USE_WAYPOINT_LABEL = 'istio.io/use-waypoint';
 export const USE_WAYPOINT_NAMESPACE_LABEL = 'istio.io/use-waypoint-namespace';
+/** ambit's opt-in for apps that cannot see spoofed sources: inbound delivery prepends a PROXY v2 header instead. */
+export const INBOUND_PROXY_PROTOCOL_ANNOTATION = 'ambient.ambit.io/inbound-proxy-protocol';
 export const DATAPLANE_MODE_AMBIENT = 'ambient';
 export const DATAPLANE_MODE_NONE = 'none';
 /** Set by Istio's sidecar injector on injected pods; such pods keep their sidecar and are never captured. */

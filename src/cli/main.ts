@@ -8,10 +8,11 @@ import { exec, logs } from './commands/exec';
 import { get } from './commands/get';
 import { label } from './commands/label';
 import { up } from './commands/up';
+import { ztunnelConfig } from './commands/ztunnel-config';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze };
+const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze, 'ztunnel-config': ztunnelConfig };
 
 const USAGE = `ambit: an ambient-mode service mesh
 
@@ -26,6 +27,9 @@ Local cluster:
   ambit exec POD|deploy/NAME -n NS -- CMD  run a command inside a pod's network namespace
   ambit logs POD|deploy/NAME -n NS         print a container's output
 
+Mesh:
+  ambit ztunnel-config workloads|services|policies|certificates|pods|all [--node N] [-o json]
+                                           what a node's ztunnel holds (its /config_dump)
 Control plane:
   ambit debug workloads|services|policies|clients|pushed|push_stats [--node N]
                                            what the control plane knows and what each proxy has ACKed

@@ -8,6 +8,7 @@ import { authorize } from './authz';
 import type { CertificateManager } from './certificates';
 import type { EnrolledPod } from './pod-listeners';
 import { policiesOf } from './policy-cache';
+import { proxyV2Header } from './proxy-protocol';
 import { spiffeUri, type ServiceState, type WorkloadState } from './state/model';
 import type { ZtunnelSnapshot } from './state/snapshot';
 import type { StateStore } from './state/state-store';
@@ -31,9 +32,17 @@ function plainIp(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:/, '');
 }
 
-/** Connects to the app inside its pod, from the client's own address (IP_TRANSPARENT), as Istio's in-pod mode does. */
-function deliver(pod: EnrolledPod, ip: string, port: number, clientIp: string): Promise<net.Socket> {
-  return connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, sourceAddress: { host: clientIp }, timeoutMs: 10_000 });
+/**
+ * Connects to the app inside its pod from the client's own address (IP_TRANSPARENT), as Istio's in-pod mode does;
+ * or, for apps that asked for it, from the ztunnel with a PROXY v2 header naming the client and its identity.
+ */
+async function deliver(pod: EnrolledPod, destination: WorkloadState | undefined, ip: string, port: number, client: { ip: string; port: number; identity?: string }): Promise<net.Socket> {
+  if (destination?.proxyProtocolPort === undefined) {
+    return connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, sourceAddress: { host: client.ip }, timeoutMs: 10_000 });
+  }
+  const socket = await connectInNetns({ netns: pod.netns, host: ip, port: destination.proxyProtocolPort || port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 });
+  socket.write(proxyV2Header({ sourceIp: client.ip, sourcePort: client.port, destinationIp: ip, destinationPort: port, identity: client.identity }));
+  return socket;
 }
 
 /** The `host=` of a `forwarded` header names the service the client meant (Istio reads only this part, for telemetry). */
@@ -106,7 +115,7 @@ export class InboundProxy {
     if (!decision.allowed) return refuse(401, decision.reason, 'DENY');
     let upstream: net.Socket;
     try {
-      upstream = await deliver(pod, target.ip, target.port, request.peer.address);
+      upstream = await deliver(pod, destination, target.ip, target.port, { ip: request.peer.address, port: request.peer.port, identity: request.peer.identity });
     } catch (error) {
       return refuse(503, `connect to ${target.ip}:${target.port} failed: ${(error as Error).message}`, 'CONNECT');
     }
@@ -148,7 +157,7 @@ export class InboundProxy {
     }
     let upstream: net.Socket;
     try {
-      upstream = await deliver(pod, target.address, target.port, clientIp);
+      upstream = await deliver(pod, destination, target.address, target.port, { ip: clientIp, port: socket.remotePort ?? 0 });
     } catch (error) {
       record.finish({ error: (error as Error).message, responseFlags: 'CONNECT' });
       socket.resetAndDestroy();

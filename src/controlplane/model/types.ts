@@ -27,6 +27,8 @@ export interface WorkloadModel {
   readonly workloadType: WorkloadType;
   /** "namespace/hostname" of each Service selecting this workload, with ports resolved for this workload. */
   readonly services: ReadonlyMap<string, readonly PortModel[]>;
+  /** The app asked (by annotation) for a PROXY v2 header instead of a spoofed source address. */
+  readonly proxyProtocol: boolean;
   /** Names ("ns/name") of selector-scoped authorizations that apply to this workload. */
   readonly selectorPolicies: readonly string[];
 }

@@ -1,6 +1,6 @@
 // Pure conversions from cluster objects to the model: a Pod to a WorkloadModel, a Service to a ServiceModel.
 import type { PodSpec, Resource, ServiceSpec } from '../../api';
-import { isAmbientPod } from '../../api/mesh-labels';
+import { INBOUND_PROXY_PROTOCOL_ANNOTATION, isAmbientPod } from '../../api/mesh-labels';
 import type { AppProtocol, WorkloadType } from '../../xds';
 import { CLUSTER_ID, type PortModel, type ServiceModel, type WorkloadModel } from './types';
 
@@ -114,6 +114,7 @@ export function workloadModel(pod: Resource<PodSpec>, context: WorkloadContext):
     workloadName: owner.name,
     workloadType: owner.type,
     services,
+    proxyProtocol: pod.metadata.annotations?.[INBOUND_PROXY_PROTOCOL_ANNOTATION] === 'v2',
     selectorPolicies: context.selectorPolicies,
   };
 }

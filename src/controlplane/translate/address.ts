@@ -33,6 +33,7 @@ export function workloadAddress(workload: WorkloadModel): AddressInput {
       services,
       authorizationPolicies: [...workload.selectorPolicies],
       status: workload.healthy ? 'HEALTHY' : 'UNHEALTHY',
+      applicationTunnel: workload.proxyProtocol ? { protocol: 'PROXY', port: 0 } : undefined,
       clusterId: 'Kubernetes',
     },
   };

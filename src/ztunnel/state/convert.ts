@@ -43,6 +43,7 @@ export function workloadState(name: string, workload: Workload): WorkloadState {
     services,
     authorizationPolicies: [...workload.authorizationPolicies],
     waypoint: waypointOf(workload.waypoint, name),
+    proxyProtocolPort: workload.applicationTunnel?.protocol === 'PROXY' ? workload.applicationTunnel.port : undefined,
   };
 }
 

@@ -36,6 +36,8 @@ export interface WorkloadState {
   readonly services: ReadonlyMap<string, readonly PortMapping[]>;
   readonly authorizationPolicies: readonly string[];
   readonly waypoint?: WaypointAddress;
+  /** Deliver inbound with a PROXY v2 header (to this port, 0 = the original one) instead of a spoofed source. */
+  readonly proxyProtocolPort?: number;
 }
 
 export interface ServiceState {
