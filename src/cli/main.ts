@@ -8,11 +8,12 @@ import { exec, logs } from './commands/exec';
 import { get } from './commands/get';
 import { label } from './commands/label';
 import { up } from './commands/up';
+import { waypoint } from './commands/waypoint';
 import { ztunnelConfig } from './commands/ztunnel-config';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze, 'ztunnel-config': ztunnelConfig };
+const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze, 'ztunnel-config': ztunnelConfig, waypoint };
 
 const USAGE = `ambit: an ambient-mode service mesh
 
@@ -28,6 +29,7 @@ Local cluster:
   ambit logs POD|deploy/NAME -n NS         print a container's output
 
 Mesh:
+  ambit waypoint apply|delete|list [-n NS] [--name N] [--for service|workload|all] [--service-account SA] [--enroll-namespace]
   ambit ztunnel-config workloads|services|policies|certificates|pods|all [--node N] [-o json]
                                            what a node's ztunnel holds (its /config_dump)
 Control plane:

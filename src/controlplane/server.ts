@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../xds';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_TYPE_URL } from '../xds';
 import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeTokenAuthenticator } from './ca';
 import { debugJsonReplacer, policiesView, pushedView, servicesView, workloadsView } from './debug-views';
-import { MeshIndex } from './model/mesh-index';
+import { MeshIndex, type WaypointConfigBuilder } from './model/mesh-index';
 import type { PolicyTranslator } from './translate/policies';
 import { DeltaXdsServer, type ResourceCatalog } from './push';
 import type { ConfigSource } from './sources/config-source';
@@ -21,6 +21,7 @@ export interface ControlPlaneOptions {
   readonly servingIps?: readonly string[];
   readonly trustDomain: string;
   readonly policies: PolicyTranslator;
+  readonly waypointConfig?: WaypointConfigBuilder;
   readonly logger: Logger;
   /** HTTP debug endpoint on a unix socket (local mode) ... */
   readonly debugSocket?: string;
@@ -44,7 +45,10 @@ export class ControlPlane {
   boundPort = 0;
 
   constructor(private readonly options: ControlPlaneOptions) {
-    this.index = new MeshIndex({ trustDomain: options.trustDomain, policies: options.policies });
+    this.index = new MeshIndex({ trustDomain: options.trustDomain, policies: options.policies, waypointConfig: options.waypointConfig });
+    this.index.onWaypointWarnings = (waypoint, warnings) => {
+      for (const warning of warnings) options.logger.warn({ waypoint }, warning);
+    };
   }
 
   async start(): Promise<void> {
@@ -64,7 +68,14 @@ export class ControlPlane {
     });
 
     const catalog: ResourceCatalog<NodeCaller> = {
-      snapshot: (typeUrl) => this.index.resources(typeUrl),
+      snapshot: (typeUrl, client) => {
+        const resources = this.index.resources(typeUrl);
+        if (typeUrl !== WAYPOINT_TYPE_URL) return resources;
+        // A waypoint sees only its own config, named by the metadata it connects with.
+        const name = `${String(client.metadata.WAYPOINT_NAMESPACE ?? '')}/${String(client.metadata.WAYPOINT_NAME ?? '')}`;
+        const own = resources.get(name);
+        return own ? new Map([[name, own]]) : new Map();
+      },
       onChange: (listener) => {
         this.catalogListeners.add(listener);
         return () => this.catalogListeners.delete(listener);
@@ -119,7 +130,11 @@ export class ControlPlane {
       '/debug/clients': () => xds.clients(),
       '/debug/push_stats': () => xds.stats(),
       '/debug/pushed': () => pushedView(xds, this.index, url.searchParams.get('node') ?? undefined),
-      '/debug/resources': () => ({ [ADDRESS_TYPE_URL]: this.index.resources(ADDRESS_TYPE_URL).size, [AUTHORIZATION_TYPE_URL]: this.index.resources(AUTHORIZATION_TYPE_URL).size }),
+      '/debug/resources': () => ({
+        [ADDRESS_TYPE_URL]: this.index.resources(ADDRESS_TYPE_URL).size,
+        [AUTHORIZATION_TYPE_URL]: this.index.resources(AUTHORIZATION_TYPE_URL).size,
+        [WAYPOINT_TYPE_URL]: this.index.resources(WAYPOINT_TYPE_URL).size,
+      }),
     };
     const view = views[url.pathname];
     if (!view) {

@@ -1,11 +1,13 @@
 // The local runtime: turns stored objects into nodes, pods, processes and service rules on this machine, and tears them down.
 import path from 'node:path';
 import type { PodSpec, Resource } from '../api';
-import { resourceKey } from '../api';
+import { resourceKey, WAYPOINT_CLASS } from '../api';
 import type { Logger } from '../telemetry/logger';
-import { addressPlan, PodIpAllocator, type AddressPlan, type NodeAddresses } from './address-plan';
+import { addressPlan, allocateClusterIp, PodIpAllocator, type AddressPlan, type NodeAddresses } from './address-plan';
 import { ClusterNames } from './cluster-names';
 import { planDeployments } from './deployment-controller';
+import { planWaypoints, waypointGatewayStatus } from './waypoint-controller';
+import { SERVICE_CIDR } from './store/apply-rules';
 import { createNodeNetworks } from './node-network';
 import fs from 'node:fs';
 import { runAgent, type CniAgent } from '../cni/agent';
@@ -215,6 +217,26 @@ export class LocalRuntime {
 
   private async reconcile(): Promise<void> {
     let snapshot = this.store.read();
+    const waypointPlan = planWaypoints(snapshot.objects, {
+      controlPlaneAddress: `${this.plan.controlPlaneIp}:${CONTROL_PLANE_PORT}`,
+      rootCertFile: path.join(this.controlPlaneStateDir, 'root-cert.pem'),
+      nodeTokenDir: path.join(this.controlPlaneStateDir, 'node-tokens'),
+      trustDomain: 'cluster.local',
+    });
+    if (waypointPlan.upserts.length > 0 || waypointPlan.deleteKeys.length > 0) {
+      snapshot = this.store.mutate((objects) => {
+        for (const key of waypointPlan.deleteKeys) objects.delete(key);
+        const taken = new Set([...objects.values()].map((object) => (object.kind === 'Service' ? (object.spec as { clusterIP?: string }).clusterIP : undefined)).filter((ip): ip is string => !!ip));
+        for (const object of waypointPlan.upserts) {
+          const spec = object.spec as { clusterIP?: string } | undefined;
+          if (object.kind === 'Service' && spec && !spec.clusterIP) {
+            spec.clusterIP = allocateClusterIp(SERVICE_CIDR, taken);
+            taken.add(spec.clusterIP);
+          }
+          objects.set(resourceKey(object), object);
+        }
+      });
+    }
     const deploymentPlan = planDeployments(snapshot.objects);
     if (deploymentPlan.create.length > 0 || deploymentPlan.deleteKeys.length > 0) {
       snapshot = this.store.mutate((objects) => {
@@ -345,6 +367,10 @@ export class LocalRuntime {
         if (pod && pod.metadata.uid === runner.pod.metadata.uid) pod.status = runner.status();
       }
       for (const [, object] of objects) {
+        if (object.kind === 'Gateway' && (object.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === WAYPOINT_CLASS) {
+          object.status = waypointGatewayStatus(object, objects);
+          continue;
+        }
         if (object.kind === 'Pod' && !this.node((object.spec as PodSpec).nodeName)) {
           object.status = { phase: 'Pending', reason: 'NodeNotFound', message: `node "${(object.spec as PodSpec).nodeName}" does not exist; this cluster has ${this.nodeNames().join(', ')}` };
         }

@@ -1,11 +1,12 @@
 // The control plane's incremental index: cluster objects in, encoded xDS resources out, recomputing only what a change touches.
 import { createHash } from 'node:crypto';
 import type { PodSpec, Resource, ServiceSpec } from '../../api';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, encodeAddress, encodeAuthorization } from '../../xds';
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, encodeAddress, encodeAuthorization, encodeWaypointConfig, WAYPOINT_TYPE_URL } from '../../xds';
 import type { CatalogEntry } from '../push';
 import { serviceAddress, serviceResourceName, workloadAddress, workloadResourceName } from '../translate/address';
 import type { PolicyTranslator } from '../translate/policies';
-import { ROOT_NAMESPACE, type ServiceModel, type TranslatedPolicy, type WorkloadModel, workloadIdentity } from './types';
+import { serviceWaypoint, waypointsFrom, workloadWaypoint, type WaypointModel } from './waypoints';
+import { ROOT_NAMESPACE, type ServiceModel, type TranslatedPolicy, type WaypointRef, type WorkloadModel, workloadIdentity } from './types';
 import { selectorMatches, serviceModel, workloadModel } from './workloads';
 
 export interface MeshIndexOptions {
@@ -13,7 +14,20 @@ export interface MeshIndexOptions {
   readonly rootNamespace?: string;
   /** Turns AuthorizationPolicies and PeerAuthentications into the Authorizations ztunnels enforce. */
   readonly policies: PolicyTranslator;
+  /** Builds the L7 config document a waypoint receives (absent: waypoints get no config). */
+  readonly waypointConfig?: WaypointConfigBuilder;
 }
+
+export interface WaypointConfigInput {
+  readonly gateway: Resource;
+  readonly identity: string;
+  readonly services: readonly ServiceModel[];
+  readonly workloads: readonly WorkloadModel[];
+  readonly objects: ReadonlyMap<string, Resource>;
+  readonly trustDomain: string;
+}
+
+export type WaypointConfigBuilder = (input: WaypointConfigInput) => { readonly config: unknown; readonly warnings: readonly string[] };
 
 
 function versionOf(bytes: Uint8Array): string {
@@ -37,7 +51,10 @@ export class MeshIndex {
   private readonly entries = new Map<string, Map<string, CatalogEntry>>([
     [ADDRESS_TYPE_URL, new Map()],
     [AUTHORIZATION_TYPE_URL, new Map()],
+    [WAYPOINT_TYPE_URL, new Map()],
   ]);
+  private waypoints = new Map<string, WaypointModel>();
+  private readonly lastWaypointWarnings = new Map<string, string>();
   private readonly rootNamespace: string;
   private readonly drafts = new Map<string, Map<string, CatalogEntry>>();
 
@@ -77,15 +94,22 @@ export class MeshIndex {
     const services = new Set<string>();
     const policies = new Set<string>();
     let peerAuthenticationChanged = false;
+    let waypointsMayChange = false;
     for (const key of changed) {
       const kind = key.slice(0, key.indexOf('/'));
       const namespace = namespaceOfKey(key);
       this.reindex(key, kind, namespace);
       if (kind === 'Pod') pods.add(key);
-      else if (kind === 'Namespace') this.podsIn(key.slice('Namespace/'.length)).forEach((pod) => pods.add(pod));
-      else if (kind === 'Service' && namespace) {
+      else if (kind === 'Namespace') {
+        const ns = key.slice('Namespace/'.length);
+        this.podsIn(ns).forEach((pod) => pods.add(pod));
+        this.servicesIn(ns).forEach((service) => services.add(service));
+      } else if (kind === 'Service' && namespace) {
         services.add(key);
         this.podsIn(namespace).forEach((pod) => pods.add(pod));
+        waypointsMayChange = true;
+      } else if (kind === 'Gateway') {
+        waypointsMayChange = true;
       } else if (kind === 'AuthorizationPolicy' && namespace) {
         policies.add(key);
         const scope = namespace === this.rootNamespace ? [...this.podKeysByNamespace.keys()] : [namespace];
@@ -96,6 +120,11 @@ export class MeshIndex {
         peerAuthenticationChanged = true;
       }
     }
+    if (waypointsMayChange && this.refreshWaypoints()) {
+      // A waypoint appeared, moved or went: every binding may differ.
+      for (const keys of this.podKeysByNamespace.values()) keys.forEach((pod) => pods.add(pod));
+      for (const keys of this.serviceKeysByNamespace.values()) keys.forEach((service) => services.add(service));
+    }
     const changedTypes = new Set<string>();
     for (const key of policies) if (this.recomputePolicy(key)) changedTypes.add(AUTHORIZATION_TYPE_URL);
     if (peerAuthenticationChanged) {
@@ -105,6 +134,7 @@ export class MeshIndex {
     }
     for (const key of services) if (this.recomputeService(key)) changedTypes.add(ADDRESS_TYPE_URL);
     for (const key of pods) if (this.recomputeWorkload(key)) changedTypes.add(ADDRESS_TYPE_URL);
+    if (changed.size > 0 && this.rebuildWaypointConfigs()) changedTypes.add(WAYPOINT_TYPE_URL);
     for (const [typeUrl, draft] of this.drafts) this.entries.set(typeUrl, draft);
     this.drafts.clear();
     return changedTypes;
@@ -118,6 +148,47 @@ export class MeshIndex {
     else keys.delete(key);
     index.set(namespace, keys);
   }
+
+  private servicesIn(namespace: string): string[] {
+    return [...(this.serviceKeysByNamespace.get(namespace) ?? [])];
+  }
+
+  private refreshWaypoints(): boolean {
+    const next = waypointsFrom(this.objects, this.options.trustDomain);
+    const same = next.size === this.waypoints.size && [...next].every(([key, waypoint]) => JSON.stringify(this.waypoints.get(key)) === JSON.stringify(waypoint));
+    this.waypoints = next;
+    return !same;
+  }
+
+  private waypointRef(waypoint: WaypointModel | undefined): WaypointRef | undefined {
+    return waypoint?.vip ? { key: waypoint.key, ip: waypoint.vip, port: 15008, identity: waypoint.identity } : undefined;
+  }
+
+  /** Rebuilds every waypoint's config document; the version hash keeps unchanged ones off the wire. */
+  private rebuildWaypointConfigs(): boolean {
+    const builder = this.options.waypointConfig;
+    if (!builder) return false;
+    let changed = false;
+    const existing = this.drafts.get(WAYPOINT_TYPE_URL) ?? this.entries.get(WAYPOINT_TYPE_URL) ?? new Map();
+    for (const name of [...existing.keys()]) if (!this.waypoints.has(name)) changed = this.put(WAYPOINT_TYPE_URL, name, undefined) || changed;
+    const workloads = this.workloads();
+    const services = this.services();
+    for (const waypoint of this.waypoints.values()) {
+      const gateway = this.objects.get(`Gateway/${waypoint.namespace}/${waypoint.name}`);
+      if (!gateway) continue;
+      const served = services.filter((service) => service.waypoint?.key === waypoint.key);
+      const { config, warnings } = builder({ gateway, identity: waypoint.identity, services: served, workloads, objects: this.objects, trustDomain: this.options.trustDomain });
+      const warningText = warnings.join('\n');
+      if (warningText && this.lastWaypointWarnings.get(waypoint.key) !== warningText) this.onWaypointWarnings?.(waypoint.key, warnings);
+      this.lastWaypointWarnings.set(waypoint.key, warningText);
+      const bytes = encodeWaypointConfig({ name: waypoint.name, namespace: waypoint.namespace, json: JSON.stringify(config) });
+      changed = this.put(WAYPOINT_TYPE_URL, waypoint.key, bytes) || changed;
+    }
+    return changed;
+  }
+
+  /** Called with a waypoint's config warnings when they change (the server logs them once). */
+  onWaypointWarnings?: (waypoint: string, warnings: readonly string[]) => void;
 
   private podsIn(namespace: string): string[] {
     return [...(this.podKeysByNamespace.get(namespace) ?? [])];
@@ -176,7 +247,12 @@ export class MeshIndex {
   private recomputeService(key: string): boolean {
     const previous = this.servicesByKey.get(key);
     const object = this.objects.get(key) as Resource<ServiceSpec> | undefined;
-    const model = object ? serviceModel(object) : undefined;
+    let model: ServiceModel | undefined;
+    if (object) {
+      const namespace = object.metadata.namespace ?? 'default';
+      const pods = this.podsIn(namespace).map((podKey) => this.objects.get(podKey)).filter((pod): pod is Resource => pod !== undefined);
+      model = serviceModel(object, this.waypointRef(serviceWaypoint(object, this.objects.get(`Namespace/${namespace}`), this.waypoints, pods)));
+    }
     let changed = false;
     if (previous && (!model || serviceResourceName(previous) !== serviceResourceName(model))) {
       changed = this.put(ADDRESS_TYPE_URL, serviceResourceName(previous), undefined);
@@ -216,6 +292,7 @@ export class MeshIndex {
         services,
         selectorPolicies: this.selectorPoliciesFor(namespace, pod.metadata.labels ?? {}),
         trustDomain: this.options.trustDomain,
+        waypoint: this.waypointRef(workloadWaypoint(pod, namespaceObject, this.waypoints)),
       });
     }
     let changed = false;

@@ -8,6 +8,14 @@ export interface PortModel {
   readonly appProtocol: AppProtocol;
 }
 
+/** Where a waypoint takes HBONE: its Service's ClusterIP on 15008, and the Gateway it runs for. */
+export interface WaypointRef {
+  readonly key: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly identity: string;
+}
+
 export interface WorkloadModel {
   /** Istio's uid form: "<cluster>//Pod/<namespace>/<name>". */
   readonly uid: string;
@@ -27,6 +35,8 @@ export interface WorkloadModel {
   readonly workloadType: WorkloadType;
   /** "namespace/hostname" of each Service selecting this workload, with ports resolved for this workload. */
   readonly services: ReadonlyMap<string, readonly PortModel[]>;
+  /** The waypoint for traffic addressed to this pod's IP. */
+  readonly waypoint?: WaypointRef;
   /** The app asked (by annotation) for a PROXY v2 header instead of a spoofed source address. */
   readonly proxyProtocol: boolean;
   /** Names ("ns/name") of selector-scoped authorizations that apply to this workload. */
@@ -40,6 +50,8 @@ export interface ServiceModel {
   readonly vips: readonly string[];
   readonly ports: readonly PortModel[];
   readonly selector?: Readonly<Record<string, string>>;
+  /** The waypoint for traffic addressed to this service. */
+  readonly waypoint?: WaypointRef;
 }
 
 /** One istio.security.Authorization the control plane pushes, with what decides where it applies. */

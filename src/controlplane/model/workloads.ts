@@ -2,7 +2,7 @@
 import type { PodSpec, Resource, ServiceSpec } from '../../api';
 import { INBOUND_PROXY_PROTOCOL_ANNOTATION, isAmbientPod } from '../../api/mesh-labels';
 import type { AppProtocol, WorkloadType } from '../../xds';
-import { CLUSTER_ID, type PortModel, type ServiceModel, type WorkloadModel } from './types';
+import { CLUSTER_ID, type PortModel, type ServiceModel, type WaypointRef, type WorkloadModel } from './types';
 
 interface PodStatusShape {
   podIP?: string;
@@ -33,7 +33,7 @@ export function serviceHostname(name: string, namespace: string): string {
   return `${name}.${namespace}.svc.cluster.local`;
 }
 
-export function serviceModel(service: Resource<ServiceSpec>): ServiceModel {
+export function serviceModel(service: Resource<ServiceSpec>, waypoint?: WaypointRef): ServiceModel {
   const spec = service.spec as ServiceSpec;
   const namespace = service.metadata.namespace ?? 'default';
   const vips = spec.clusterIP && spec.clusterIP !== 'None' ? [spec.clusterIP] : [];
@@ -48,6 +48,7 @@ export function serviceModel(service: Resource<ServiceSpec>): ServiceModel {
       appProtocol: appProtocolOf(port),
     })),
     selector: spec.selector,
+    waypoint,
   };
 }
 
@@ -81,6 +82,7 @@ export interface WorkloadContext {
   readonly services: readonly Resource<ServiceSpec>[];
   readonly selectorPolicies: readonly string[];
   readonly trustDomain: string;
+  readonly waypoint?: WaypointRef;
 }
 
 /** A Pod's workload, or undefined while it has no address (not yet running). */
@@ -114,6 +116,7 @@ export function workloadModel(pod: Resource<PodSpec>, context: WorkloadContext):
     workloadName: owner.name,
     workloadType: owner.type,
     services,
+    waypoint: context.waypoint,
     proxyProtocol: pod.metadata.annotations?.[INBOUND_PROXY_PROTOCOL_ANNOTATION] === 'v2',
     selectorPolicies: context.selectorPolicies,
   };

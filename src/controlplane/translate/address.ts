@@ -1,6 +1,10 @@
 // Model -> istio.workload.Address, with Istio's conventions (default trust domain and service account omitted, ns/hostname keys).
-import { ipToBytes, type AddressInput } from '../../xds';
-import { DEFAULT_TRUST_DOMAIN, type ServiceModel, type WorkloadModel } from '../model/types';
+import { ipToBytes, type AddressInput, type GatewayAddress, type ProtoInput } from '../../xds';
+import { DEFAULT_TRUST_DOMAIN, type ServiceModel, type WaypointRef, type WorkloadModel } from '../model/types';
+
+function gatewayAddress(waypoint: WaypointRef | undefined): ProtoInput<GatewayAddress> | undefined {
+  return waypoint ? { address: { network: '', address: ipToBytes(waypoint.ip) }, hboneMtlsPort: waypoint.port } : undefined;
+}
 
 /** Resource name of a workload in the Address type: its uid. */
 export function workloadResourceName(workload: WorkloadModel): string {
@@ -33,6 +37,7 @@ export function workloadAddress(workload: WorkloadModel): AddressInput {
       services,
       authorizationPolicies: [...workload.selectorPolicies],
       status: workload.healthy ? 'HEALTHY' : 'UNHEALTHY',
+      waypoint: gatewayAddress(workload.waypoint),
       applicationTunnel: workload.proxyProtocol ? { protocol: 'PROXY', port: 0 } : undefined,
       clusterId: 'Kubernetes',
     },
@@ -47,6 +52,7 @@ export function serviceAddress(service: ServiceModel): AddressInput {
       hostname: service.hostname,
       addresses: service.vips.map((vip) => ({ network: '', address: ipToBytes(vip) })),
       ports: service.ports.map((port) => ({ ...port })),
+      waypoint: gatewayAddress(service.waypoint),
     },
   };
 }

@@ -66,12 +66,17 @@ export class OutboundProxy {
         const identity = spiffeUri(source.identity) as SpiffeId;
         const material = await this.deps.certificates.get(identity);
         const expected = plan.kind === 'hbone' ? plan.expectedIdentity : undefined;
+        // A waypoint is reached at its Service VIP; the identities of the pods behind it are what it may present.
+        const waypointIdentities =
+          plan.kind === 'waypoint'
+            ? (snapshot.endpointsByService.get(snapshot.servicesByVip.get(plan.waypoint.ip)?.key ?? '') ?? []).map((endpoint) => spiffeUri(endpoint.identity) as SpiffeId)
+            : [];
+        if (plan.kind === 'waypoint' && waypointIdentities.length === 0) throw new Error(`waypoint at ${plan.waypoint.ip} has no known endpoint yet`);
         record.update({ destination: plan.destination, service: plan.service, destinationAddress: `${plan.dialIp}:${plan.dialPort}`, hboneTarget: plan.authority, destinationIdentity: expected, mtls: true });
         upstream = await this.deps.pool.connect({
           source: { ...material, identity },
           destination: { ip: plan.dialIp, port: plan.dialPort },
-          // A waypoint presents its own identity; which one is pushed with it (issue 5), so any mesh identity is accepted here.
-          expectedIdentities: expected ? [expected as SpiffeId] : [],
+          expectedIdentities: expected ? [expected as SpiffeId] : [...new Set(waypointIdentities)],
           authority: plan.authority,
           headers: connectHeaders(source, clientAddress, plan),
           dial: (ip, port) => connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 }),
