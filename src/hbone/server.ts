@@ -172,7 +172,9 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
   private terminatorFor(material: CertificateMaterial): tls.Server {
     let terminator = this.terminators.get(material);
     if (terminator === undefined) {
-      terminator = tls.createServer(serverTlsOptions(material, this.handshakeTimeoutMs));
+      // The chain is checked in onSecure instead of by Node: Node drops an unverified client without saying why,
+      // and an operator needs the reason (expired, unknown CA) in the log.
+      terminator = tls.createServer({ ...serverTlsOptions(material, this.handshakeTimeoutMs), rejectUnauthorized: false });
       terminator.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket));
       terminator.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
         const handshake = this.pending.get(socketKey(socket));
@@ -191,6 +193,12 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       return;
     }
     this.pending.delete(key);
+    if (!socket.authorized) {
+      const why = socket.authorizationError === null || socket.authorizationError === undefined ? 'no certificate' : String(socket.authorizationError);
+      this.reject(handshake, 'TLS_HANDSHAKE', `the client certificate did not verify against the mesh roots: ${why}`);
+      socket.destroy();
+      return;
+    }
     if (socket.alpnProtocol !== 'h2') {
       this.reject(handshake, 'ALPN', `the client negotiated ALPN ${JSON.stringify(socket.alpnProtocol)}; HBONE needs "h2"`);
       socket.destroy();

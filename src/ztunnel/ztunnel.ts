@@ -41,6 +41,8 @@ export class Ztunnel {
   private enrollment: EnrollmentServer | undefined;
   private closeAdmin: (() => void) | undefined;
   private synced = false;
+  /** The CNI agent replayed its pods: before that, enrolled pods may have no listeners yet (as Istio's ztunnel, not ready until then). */
+  private podsSnapshotReceived = false;
   private inbound: InboundProxy | undefined;
 
   constructor(private readonly config: ZtunnelConfig) {
@@ -107,6 +109,7 @@ export class Ztunnel {
         onDel: (uid) => this.listeners.remove(uid),
         onSnapshotSent: async (uids) => {
           for (const pod of this.listeners.list()) if (!uids.has(pod.uid)) await this.listeners.remove(pod.uid);
+          this.podsSnapshotReceived = true;
         },
       },
     });
@@ -117,7 +120,7 @@ export class Ztunnel {
       snapshot: () => this.state.current(),
       certificates: () => this.certificates?.status() ?? [],
       pods: () => this.listeners.list().map((pod) => ({ uid: pod.uid, name: pod.name, namespace: pod.namespace, ips: pod.ips, state: 'listening' })),
-      ready: () => this.synced,
+      ready: () => this.synced && this.podsSnapshotReceived,
       registry: this.metrics.registry,
     };
     this.closeAdmin = await startAdminServers(sources, { metricsHost: '0.0.0.0', ports: config.adminPorts });
