@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { controlPlaneBenchmark } from './controlplane';
+import { l4Benchmark } from './l4';
 import { BenchUsageError, parseBenchArgs, USAGE } from './lib/args';
 import type { Benchmark, BenchOptions } from './lib/benchmark';
 import { formatReport, type BenchReport } from './lib/report';
@@ -11,6 +12,7 @@ import { formatReport, type BenchReport } from './lib/report';
 /** Every benchmark the runner knows, in the order `npm run bench` runs them. Add one per line. */
 const BENCHMARKS: readonly Benchmark[] = [
   controlPlaneBenchmark,
+  l4Benchmark,
 ];
 
 function select(names: readonly string[]): Benchmark[] {

@@ -1,9 +1,9 @@
 // Outbound traffic captured from a pod on 15001: plan from one snapshot, then HBONE (pooled, from the pod's netns) or plain TCP.
 import type net from 'node:net';
-import { HbonePool, relay, type HboneTunnel, type SpiffeId } from '../../hbone';
+import { HbonePool, relay, type HboneTunnel, type SourceIdentity, type SpiffeId } from '../../hbone';
 import { connectInNetns, originalDst } from '../../native';
 import type { Logger } from '../../telemetry/logger';
-import type { CertificateManager } from '../certificates';
+import type { CertificateManager, CertificateMaterial } from '../certificates';
 import { ZTUNNEL_MARK } from '../inbound';
 import type { EnrolledPod } from '../pod-listeners';
 import { spiffeUri, type WorkloadState } from '../state/model';
@@ -29,7 +29,19 @@ function connectHeaders(source: WorkloadState, clientAddress: string, plan: Extr
 }
 
 export class OutboundProxy {
+  /** One SourceIdentity object per certificate: the pool caches TLS contexts by object, so a fresh spread per connection re-hashed the key and chain every time. */
+  private readonly sources = new WeakMap<object, SourceIdentity>();
+
   constructor(private readonly deps: OutboundDeps) {}
+
+  private sourceIdentity(material: CertificateMaterial, identity: SpiffeId): SourceIdentity {
+    let source = this.sources.get(material);
+    if (!source || source.identity !== identity) {
+      source = { ...material, identity };
+      this.sources.set(material, source);
+    }
+    return source;
+  }
 
   async handle(socket: net.Socket, pod: EnrolledPod): Promise<void> {
     const snapshot = this.deps.state.current();
@@ -74,7 +86,7 @@ export class OutboundProxy {
         if (plan.kind === 'waypoint' && waypointIdentities.length === 0) throw new Error(`waypoint at ${plan.waypoint.ip} has no known endpoint yet`);
         record.update({ destination: plan.destination, service: plan.service, destinationAddress: `${plan.dialIp}:${plan.dialPort}`, hboneTarget: plan.authority, destinationIdentity: expected, mtls: true });
         upstream = await this.deps.pool.connect({
-          source: { ...material, identity },
+          source: this.sourceIdentity(material, identity),
           destination: { ip: plan.dialIp, port: plan.dialPort },
           expectedIdentities: expected ? [expected as SpiffeId] : [...new Set(waypointIdentities)],
           authority: plan.authority,
