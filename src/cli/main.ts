@@ -7,13 +7,16 @@ import { down } from './commands/down';
 import { exec, logs } from './commands/exec';
 import { get } from './commands/get';
 import { label } from './commands/label';
+import { install } from './commands/install';
+import { manifest } from './commands/manifest';
+import { uninstall } from './commands/uninstall';
 import { up } from './commands/up';
 import { waypoint } from './commands/waypoint';
 import { ztunnelConfig } from './commands/ztunnel-config';
 
 type Command = (argv: readonly string[]) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze, 'ztunnel-config': ztunnelConfig, waypoint };
+const COMMANDS: Readonly<Record<string, Command>> = { up, down, apply, delete: remove, label, get, exec, logs, debug, analyze, 'ztunnel-config': ztunnelConfig, waypoint, manifest, install, uninstall };
 
 const USAGE = `ambit: an ambient-mode service mesh
 
@@ -32,6 +35,9 @@ Mesh:
   ambit waypoint apply|delete|list [-n NS] [--name N] [--for service|workload|all] [--service-account SA] [--enroll-namespace]
   ambit ztunnel-config workloads|services|policies|certificates|pods|all [--node N] [-o json]
                                            what a node's ztunnel holds (its /config_dump)
+Kubernetes:
+  ambit manifest generate [--image IMAGE]  the install manifests (control plane, ztunnel and CNI DaemonSets, RBAC)
+  ambit install | uninstall [--kubeconfig F] [--context C]
 Control plane:
   ambit debug workloads|services|policies|clients|pushed|push_stats [--node N]
                                            what the control plane knows and what each proxy has ACKed

@@ -4,7 +4,7 @@ import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_TYPE_URL } from '../xds';
-import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeTokenAuthenticator } from './ca';
+import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeTokenAuthenticator, type CaAuthenticator } from './ca';
 import { debugJsonReplacer, policiesView, pushedView, servicesView, workloadsView } from './debug-views';
 import { MeshIndex, type WaypointConfigBuilder } from './model/mesh-index';
 import type { PolicyTranslator } from './translate/policies';
@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   readonly trustDomain: string;
   readonly policies: PolicyTranslator;
   readonly waypointConfig?: WaypointConfigBuilder;
+  /** Who is calling (xDS and CA): node tokens by default (local mode), TokenReview on Kubernetes. */
+  readonly authenticate?: CaAuthenticator;
   readonly logger: Logger;
   /** HTTP debug endpoint on a unix socket (local mode) ... */
   readonly debugSocket?: string;
@@ -55,7 +57,7 @@ export class ControlPlane {
     const { logger } = this.options;
     const ca = await CaStore.open(this.options.stateDir, { trustDomain: this.options.trustDomain });
     logger.info({ mode: ca.mode, generated: ca.generated }, 'certificate authority ready');
-    const tokens = new NodeTokenAuthenticator(this.options.stateDir);
+    const authenticate = this.options.authenticate ?? new NodeTokenAuthenticator(this.options.stateDir).authenticate;
 
     await this.options.source.start();
     const first = this.options.source.snapshot();
@@ -83,14 +85,14 @@ export class ControlPlane {
     };
     this.xds = new DeltaXdsServer<NodeCaller>({
       catalog,
-      authenticate: async (metadata) => ({ node: (await tokens.authenticate(metadata)).node }),
+      authenticate: async (metadata) => ({ node: (await authenticate(metadata)).node }),
       logger,
       debounceMs: this.options.debounceMs,
       metrics: { onNack: (event) => logger.warn({ ...event }, 'proxy rejected config (NACK); it keeps its last good config') },
     });
     const certificates = createCertificateService({
       ca,
-      authenticate: tokens.authenticate,
+      authenticate,
       authorize: (node, identity) => this.index.nodeRunsIdentity(node, identity),
       logger,
     });

@@ -1,0 +1,3 @@
+// Public surface of leader election.
+export { LeaseElector } from './lease-elector';
+export type { LeadershipListener, LeaseElectorOptions } from './lease-elector';
