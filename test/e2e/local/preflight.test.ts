@@ -10,7 +10,8 @@ t.test('without root, ambit up ends with one clear line', async (t) => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-nonroot-'));
   fs.chmodSync(stateDir, 0o777);
   t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
-  const result = await runCommand('runuser', ['-u', 'nobody', '--', process.execPath, AMBIT_BIN, 'up', '--cluster', uniqueClusterName(), '--state-dir', stateDir]);
+  // tap re-injects its NODE_OPTIONS loader into every child; as nobody it could not write its process records.
+  const result = await runCommand('runuser', ['-u', 'nobody', '--', 'env', '-u', 'NODE_OPTIONS', process.execPath, AMBIT_BIN, 'up', '--cluster', uniqueClusterName(), '--state-dir', stateDir]);
   t.equal(result.code, 1);
   t.equal(result.stderr, 'ambit: local mode needs root (CAP_NET_ADMIN) to create network namespaces: run it as root, e.g. sudo npm start\n');
 });
