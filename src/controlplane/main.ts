@@ -5,6 +5,7 @@ import { parseArgs, flag } from '../cli/args';
 import { kubernetesControlPlane } from '../kube/control-plane-wiring';
 import { createLogger } from '../telemetry/logger';
 import { policyTranslator } from './translate/policies';
+import { buildWaypointConfig } from './translate/waypoint';
 import { ControlPlane } from './server';
 import { LocalStoreSource } from './sources/local-store-source';
 
@@ -28,6 +29,7 @@ async function main(argv: readonly string[]): Promise<void> {
     listenPort: Number(port),
     trustDomain,
     policies: policyTranslator({ trustDomain, logger }),
+    waypointConfig: buildWaypointConfig,
     logger,
     debugSocket: flag(args, 'debug-socket'),
     debugPort: flag(args, 'debug-port') === undefined ? undefined : Number(flag(args, 'debug-port')),

@@ -23,6 +23,8 @@ export interface WaypointConfigInput {
   readonly identity: string;
   readonly services: readonly ServiceModel[];
   readonly workloads: readonly WorkloadModel[];
+  /** Workloads whose own-IP traffic this waypoint serves (waypoint-for workload|all). */
+  readonly directWorkloads: readonly WorkloadModel[];
   readonly objects: ReadonlyMap<string, Resource>;
   readonly trustDomain: string;
 }
@@ -177,7 +179,8 @@ export class MeshIndex {
       const gateway = this.objects.get(`Gateway/${waypoint.namespace}/${waypoint.name}`);
       if (!gateway) continue;
       const served = services.filter((service) => service.waypoint?.key === waypoint.key);
-      const { config, warnings } = builder({ gateway, identity: waypoint.identity, services: served, workloads, objects: this.objects, trustDomain: this.options.trustDomain });
+      const directWorkloads = workloads.filter((workload) => workload.waypoint?.key === waypoint.key);
+      const { config, warnings } = builder({ gateway, identity: waypoint.identity, services: served, workloads, directWorkloads, objects: this.objects, trustDomain: this.options.trustDomain });
       const warningText = warnings.join('\n');
       if (warningText && this.lastWaypointWarnings.get(waypoint.key) !== warningText) this.onWaypointWarnings?.(waypoint.key, warnings);
       this.lastWaypointWarnings.set(waypoint.key, warningText);
