@@ -16,6 +16,8 @@ export async function createNodeNetworks(names: ClusterNames, plan: AddressPlan)
   await ipBatch(['link add br0 type bridge', 'link set br0 up'], names.fabric);
 
   await attachToFabric(names, names.controlPlane, 'cp', plan.controlPlaneIp, plan);
+  // Pods (waypoints) talk to the control plane too: it needs the way back to every node's pods.
+  await ipBatch(plan.nodes.map((node) => `route add ${node.podCidr} via ${node.underlayIp} dev eth0`), names.controlPlane);
   for (const [index, node] of plan.nodes.entries()) {
     const netns = names.nodeNetns(node.name);
     await attachToFabric(names, netns, `n${index + 1}`, node.underlayIp, plan);

@@ -70,6 +70,7 @@ export function waypointObjects(gateway: Resource, settings: WaypointRuntimeSett
                   '--root-cert', settings.rootCertFile,
                   '--token-file', path.join(settings.nodeTokenDir, '$(NODE_NAME)'),
                   '--pod-ip', '$(POD_IP)',
+                  '--pod-name', '$(POD_NAME)',
                 ],
                 ports: [{ name: 'mesh', containerPort: 15008 }, { name: 'status', containerPort: 15021 }],
                 readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 }, periodSeconds: 1 },
