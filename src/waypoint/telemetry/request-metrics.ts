@@ -1,27 +1,10 @@
 // Istio's standard HTTP metrics as a waypoint reports them (reporter="waypoint"), in a prom-client registry owned by one waypoint process.
+import { PEER_LABELS } from '../../telemetry/istio-labels';
 import { Counter, Histogram, Registry } from 'prom-client';
 
 export const HTTP_LABELS = [
   'reporter',
-  'source_workload',
-  'source_canonical_service',
-  'source_canonical_revision',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'source_cluster',
-  'destination_service',
-  'destination_service_namespace',
-  'destination_service_name',
-  'destination_workload',
-  'destination_canonical_service',
-  'destination_canonical_revision',
-  'destination_workload_namespace',
-  'destination_principal',
-  'destination_app',
-  'destination_version',
-  'destination_cluster',
+  ...PEER_LABELS,
   'request_protocol',
   'response_code',
   'grpc_response_status',
