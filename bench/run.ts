@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { controlPlaneBenchmark } from './controlplane';
 import { l4Benchmark } from './l4';
+import { l7Benchmark } from './l7';
 import { BenchUsageError, parseBenchArgs, USAGE } from './lib/args';
 import type { Benchmark, BenchOptions } from './lib/benchmark';
 import { formatReport, type BenchReport } from './lib/report';
@@ -13,6 +14,7 @@ import { formatReport, type BenchReport } from './lib/report';
 const BENCHMARKS: readonly Benchmark[] = [
   controlPlaneBenchmark,
   l4Benchmark,
+  l7Benchmark,
 ];
 
 function select(names: readonly string[]): Benchmark[] {

@@ -38,9 +38,11 @@ function plainIp(address: string | undefined): string {
  */
 async function deliver(pod: EnrolledPod, destination: WorkloadState | undefined, ip: string, port: number, client: { ip: string; port: number; identity?: string }): Promise<net.Socket> {
   if (destination?.proxyProtocolPort === undefined) {
-    return connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, sourceAddress: { host: client.ip }, timeoutMs: 10_000 });
+    const socket = await connectInNetns({ netns: pod.netns, host: ip, port, mark: ZTUNNEL_MARK, sourceAddress: { host: client.ip }, timeoutMs: 10_000 });
+    return socket.setNoDelay(true);
   }
   const socket = await connectInNetns({ netns: pod.netns, host: ip, port: destination.proxyProtocolPort || port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 });
+  socket.setNoDelay(true);
   socket.write(proxyV2Header({ sourceIp: client.ip, sourcePort: client.port, destinationIp: ip, destinationPort: port, identity: client.identity }));
   return socket;
 }

@@ -72,7 +72,7 @@ export class OutboundProxy {
     try {
       if (plan.kind === 'passthrough') {
         record.update({ destination: plan.destination, service: plan.service, destinationAddress: `${plan.ip}:${plan.port}` });
-        upstream = await connectInNetns({ netns: pod.netns, host: plan.ip, port: plan.port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 });
+        upstream = (await connectInNetns({ netns: pod.netns, host: plan.ip, port: plan.port, mark: ZTUNNEL_MARK, timeoutMs: 10_000 })).setNoDelay(true);
       } else {
         if (!source) throw new Error(`pod ${pod.namespace}/${pod.name} is not known to the control plane yet`);
         const identity = spiffeUri(source.identity) as SpiffeId;
