@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClusterNames } from '../../src/local/cluster-names';
-import { startCluster, type TestCluster } from '../../test/helpers/cluster';
+import { startCluster } from '../../test/helpers/cluster';
 import type { Benchmark, BenchOptions } from '../lib/benchmark';
 import { BenchTimeout } from '../lib/benchmark';
+import { podIps } from '../lib/cluster-setup';
 import { processMemory } from '../lib/proc';
 import type { BenchReport } from '../lib/report';
 import { l4Report, type ZtunnelMemory } from './l4-report';
@@ -41,17 +42,6 @@ class Teardowns {
   }
 }
 
-async function podIps(cluster: TestCluster): Promise<Map<string, string>> {
-  const ips = new Map<string, string>();
-  for (const namespace of [PLAIN_NAMESPACE, MESH_NAMESPACE]) {
-    for (const pod of await cluster.pods(namespace)) ips.set(`${namespace}/${pod.name}`, pod.ip);
-  }
-  for (const pod of PODS) {
-    if (!ips.get(`${pod.namespace}/${pod.name}`)) throw new Error(`pod ${pod.namespace}/${pod.name} has no address; ambit get pods shows ${[...ips.keys()].join(', ')}`);
-  }
-  return ips;
-}
-
 /** Waits until a probe connection to `workload` is counted by its ztunnel as mutual TLS: both pods enrolled and known. */
 async function waitForMesh(tool: LoadTool, clientNetns: string, host: string, ztunnel: ZtunnelProcess, workload: string): Promise<void> {
   const deadline = Date.now() + MESH_READY_TIMEOUT_MS;
@@ -83,7 +73,7 @@ async function runL4(options: BenchOptions, sizes: L4Sizes, dir: string, teardow
   const cluster = await startCluster(teardowns, { nodes: 2, config: manifest, readyTimeoutMs: 120_000 });
   log(`cluster ${cluster.name} is up (state in ${cluster.stateDir})`);
   const names = new ClusterNames(cluster.name);
-  const ips = await podIps(cluster);
+  const ips = await podIps(cluster, [PLAIN_NAMESPACE, MESH_NAMESPACE], PODS);
   const podIp = (namespace: string, pod: string) => ips.get(`${namespace}/${pod}`) ?? '';
   const podNetns = (namespace: string, pod: string) => names.podNetns(namespace, pod);
   const node1 = await findZtunnel('node-1', names.nodeNetns('node-1'));

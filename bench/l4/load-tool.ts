@@ -1,11 +1,11 @@
 // The l4 benchmark's load tool: compiles l4load.c with the system C compiler and runs its server and clients
 // inside pod network namespaces (`ip netns exec`), parsing each client's one-line JSON result.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { cleanEnv } from '../../test/helpers/cluster';
 import { REPO_ROOT } from '../../test/helpers/repo';
 import { BenchTimeout } from '../lib/benchmark';
+import { compileCTool } from '../lib/cluster-setup';
 
 /** First of the three ports an l4load server listens on: sink, then echo (+1), then echo-once-and-close (+2). */
 export const SINK_PORT = 5001;
@@ -100,12 +100,7 @@ export class LoadTool {
   /** Compiles l4load.c into `dir` (-O2, pthreads); fails with the compiler's message. */
   static async build(dir: string): Promise<LoadTool> {
     const binary = path.join(dir, 'l4load');
-    if (!fs.existsSync(SOURCE)) throw new LoadToolError(`load tool source not found at ${SOURCE}`);
-    await new Promise<void>((resolve, reject) => {
-      execFile('cc', ['-O2', '-Wall', '-pthread', '-o', binary, SOURCE], { timeout: 60_000 }, (error, _stdout, stderr) =>
-        error ? reject(new LoadToolError(`cc could not build ${SOURCE} (is gcc installed?)`, stderr || error.message)) : resolve(),
-      );
-    });
+    await compileCTool(SOURCE, binary, ['-pthread'], (message, stderr) => new LoadToolError(message, stderr));
     return new LoadTool(binary);
   }
 

@@ -1,11 +1,11 @@
 // The l7 benchmark's load tool: compiles h1load.c and runs its HTTP/1.1 server and keep-alive load client inside
 // pod network namespaces (`ip netns exec`), parsing the client's one-line JSON result.
 import { execFile, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { cleanEnv } from '../../test/helpers/cluster';
 import { REPO_ROOT } from '../../test/helpers/repo';
 import { BenchTimeout } from '../lib/benchmark';
+import { compileCTool } from '../lib/cluster-setup';
 import { stopChild, type ToolServer } from '../l4/load-tool';
 
 /** The port the h1load server listens on in the server pod (and HAProxy in its pod). */
@@ -49,12 +49,7 @@ export class H1Tool {
 
   static async build(dir: string): Promise<H1Tool> {
     const binary = path.join(dir, 'h1load');
-    if (!fs.existsSync(SOURCE)) throw new H1ToolError(`load tool source not found at ${SOURCE}`);
-    await new Promise<void>((resolve, reject) => {
-      execFile('cc', ['-O2', '-Wall', '-o', binary, SOURCE], { timeout: 60_000 }, (error, _stdout, stderr) =>
-        error ? reject(new H1ToolError(`cc could not build ${SOURCE} (is gcc installed?)`, stderr || error.message)) : resolve(),
-      );
-    });
+    await compileCTool(SOURCE, binary, [], (message, stderr) => new H1ToolError(message, stderr));
     return new H1Tool(binary);
   }
 

@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClusterNames } from '../../src/local/cluster-names';
-import { startCluster, type TestCluster } from '../../test/helpers/cluster';
+import { startCluster } from '../../test/helpers/cluster';
 import type { Benchmark, BenchOptions } from '../lib/benchmark';
+import { podIps } from '../lib/cluster-setup';
 import { processMemory } from '../lib/proc';
 import type { BenchReport } from '../lib/report';
 import { ProcessSampler, type ProcessUsage, type WatchedProcess } from '../l4/process-sampler';
@@ -57,17 +58,6 @@ export class PathNotProxied extends Error {
   }
 }
 
-async function podIps(cluster: TestCluster): Promise<Map<string, string>> {
-  const ips = new Map<string, string>();
-  for (const namespace of [PLAIN_NAMESPACE, MESH_NAMESPACE]) {
-    for (const pod of await cluster.pods(namespace)) ips.set(`${namespace}/${pod.name}`, pod.ip);
-  }
-  for (const pod of PODS) {
-    if (!ips.get(`${pod.namespace}/${pod.name}`)) throw new Error(`pod ${pod.namespace}/${pod.name} has no address`);
-  }
-  return ips;
-}
-
 async function runL7(options: BenchOptions, sizes: L7Sizes, dir: string, teardowns: Teardowns): Promise<BenchReport> {
   const { log } = options;
   const loadAtStart = os.loadavg()[0];
@@ -79,7 +69,7 @@ async function runL7(options: BenchOptions, sizes: L7Sizes, dir: string, teardow
   const cluster = await startCluster(teardowns, { nodes: 2, config: manifest, readyTimeoutMs: 120_000 });
   log(`cluster ${cluster.name} is up (state in ${cluster.stateDir})`);
   const names = new ClusterNames(cluster.name);
-  const ips = await podIps(cluster);
+  const ips = await podIps(cluster, [PLAIN_NAMESPACE, MESH_NAMESPACE], PODS);
   const ip = (namespace: string, pod: string) => ips.get(`${namespace}/${pod}`) ?? '';
   const netns = (namespace: string, pod: string) => names.podNetns(namespace, pod);
 
