@@ -7,7 +7,7 @@ import { addressPlan, allocateClusterIp, PodIpAllocator, type AddressPlan, type 
 import { ClusterNames } from './cluster-names';
 import { planDeployments } from './deployment-controller';
 import { planWaypoints, waypointGatewayStatus } from './waypoint-controller';
-import { SERVICE_CIDR } from './store/apply-rules';
+import { SERVICE_CIDR, takenClusterIps } from './store/apply-rules';
 import { createNodeNetworks } from './node-network';
 import fs from 'node:fs';
 import { runAgent, type CniAgent } from '../cni/agent';
@@ -226,7 +226,7 @@ export class LocalRuntime {
     if (waypointPlan.upserts.length > 0 || waypointPlan.deleteKeys.length > 0) {
       snapshot = this.store.mutate((objects) => {
         for (const key of waypointPlan.deleteKeys) objects.delete(key);
-        const taken = new Set([...objects.values()].map((object) => (object.kind === 'Service' ? (object.spec as { clusterIP?: string }).clusterIP : undefined)).filter((ip): ip is string => !!ip));
+        const taken = new Set(takenClusterIps(objects).keys());
         for (const object of waypointPlan.upserts) {
           const spec = object.spec as { clusterIP?: string } | undefined;
           if (object.kind === 'Service' && spec && !spec.clusterIP) {

@@ -23,7 +23,8 @@ interface ServiceSpecShape {
   clusterIP?: string;
 }
 
-function takenClusterIps(objects: ReadonlyMap<string, Resource>): Map<string, string> {
+/** ClusterIP -> key of the Service holding it. */
+export function takenClusterIps(objects: ReadonlyMap<string, Resource>): Map<string, string> {
   const taken = new Map<string, string>();
   for (const [key, object] of objects) {
     const ip = object.kind === 'Service' ? (object.spec as ServiceSpecShape | undefined)?.clusterIP : undefined;
