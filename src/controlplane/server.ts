@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../telemetry/logger';
+import { parseSpiffeIdParts, type SpiffeId } from '../pki';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_TYPE_URL } from '../xds';
 import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeTokenAuthenticator, type CaAuthenticator } from './ca';
 import { debugJsonReplacer, policiesView, pushedView, servicesView, workloadsView } from './debug-views';
@@ -34,6 +35,15 @@ export interface ControlPlaneOptions {
 
 interface NodeCaller {
   readonly node: string;
+  /** Set when a workload authenticated as itself: a waypoint then sees only the config of the Gateway it runs for. */
+  readonly identity?: SpiffeId;
+}
+
+/** A waypoint runs as the service account named after its Gateway (waypoint/deployment.yaml). */
+function mayReadWaypoint(caller: NodeCaller, waypoint: string): boolean {
+  if (caller.identity === undefined) return true;
+  const { namespace, serviceAccount } = parseSpiffeIdParts(caller.identity);
+  return waypoint === `${namespace}/${serviceAccount}`;
 }
 
 export class ControlPlane {
@@ -76,7 +86,7 @@ export class ControlPlane {
         // A waypoint sees only its own config, named by the metadata it connects with.
         const name = `${String(client.metadata.WAYPOINT_NAMESPACE ?? '')}/${String(client.metadata.WAYPOINT_NAME ?? '')}`;
         const own = resources.get(name);
-        return own ? new Map([[name, own]]) : new Map();
+        return own && mayReadWaypoint(client.caller, name) ? new Map([[name, own]]) : new Map();
       },
       onChange: (listener) => {
         this.catalogListeners.add(listener);
@@ -85,7 +95,10 @@ export class ControlPlane {
     };
     this.xds = new DeltaXdsServer<NodeCaller>({
       catalog,
-      authenticate: async (metadata) => ({ node: (await authenticate(metadata)).node }),
+      authenticate: async (metadata) => {
+        const caller = await authenticate(metadata);
+        return caller.identity === undefined ? { node: caller.node } : { node: caller.node, identity: caller.identity };
+      },
       logger,
       debounceMs: this.options.debounceMs,
       metrics: { onNack: (event) => logger.warn({ ...event }, 'proxy rejected config (NACK); it keeps its last good config') },

@@ -28,7 +28,7 @@ export interface KubernetesControlPlaneOptions {
 export interface KubernetesControlPlane {
   readonly connection: KubeConnection;
   readonly source: KubernetesSource;
-  /** For the CA and xDS: ztunnel tokens checked by TokenReview. */
+  /** For the CA and xDS: ztunnel and waypoint tokens checked by TokenReview. */
   readonly authenticate: CaAuthenticator;
   readonly elector: LeaseElector;
   readonly waypoints: WaypointReconciler;
@@ -44,6 +44,7 @@ export async function kubernetesControlPlane(options: KubernetesControlPlaneOpti
   const source = new KubernetesSource({ connection, logger: logger.child({ part: 'informers' }) });
   const authenticator = new TokenReviewAuthenticator({
     connection,
+    trustDomain: options.trustDomain,
     // The informers already hold every pod; only a ztunnel too new for the cache costs an API read.
     lookupPod: (podNamespace, name) => source.snapshot().objects.get(`Pod/${podNamespace}/${name}`),
     logger: logger.child({ part: 'token-review' }),

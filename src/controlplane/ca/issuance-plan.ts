@@ -8,7 +8,8 @@ export type CaRefusalReason =
   | 'invalid-request'
   | 'identity-mismatch'
   | 'foreign-trust-domain'
-  | 'not-on-node';
+  | 'not-on-node'
+  | 'not-own-identity';
 
 export interface CaRefusal {
   readonly kind: 'refuse';
@@ -36,10 +37,15 @@ export interface IssuanceLimits {
 }
 
 export interface CaCaller {
-  /** The node whose ztunnel is asking. */
+  /** The node whose ztunnel is asking ('' for a workload whose token is bound to no pod). */
   readonly node: string;
   /** Who authenticated, for logs (e.g. "node-token/node-1" or "istio-system/ztunnel"). */
   readonly caller: string;
+  /**
+   * Set for a workload speaking for itself (a waypoint with its own service-account token): it may obtain exactly this
+   * identity, and no node check applies. Unset for node agents, which may obtain any identity running on their node.
+   */
+  readonly identity?: SpiffeId;
 }
 
 /**
@@ -88,6 +94,9 @@ export function planIssuance(request: IstioCertificateRequest, caller: CaCaller,
       `identity ${requested} is outside this mesh's trust domain ${limits.trustDomain}`,
       requested,
     );
+  }
+  if (caller.identity !== undefined && identity !== caller.identity) {
+    return refuse('not-own-identity', grpc.status.PERMISSION_DENIED, `${caller.caller} may obtain only its own identity ${caller.identity}, not ${identity}`, requested);
   }
   const asked = Number(request.validity_duration);
   const wanted = Number.isFinite(asked) && asked > 0 ? Math.floor(asked) : limits.defaultTtlSeconds;

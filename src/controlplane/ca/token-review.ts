@@ -1,11 +1,13 @@
-// Kubernetes-mode caller authentication for the CA and xDS: a ztunnel presents its projected service-account token, a
-// TokenReview vouches for it, and the pod it is bound to tells which node is asking (Istio's CA_TRUSTED_NODE_ACCOUNTS).
+// Kubernetes-mode caller authentication for the CA and xDS: a caller presents its projected service-account token and a
+// TokenReview vouches for it. A ztunnel's token speaks for its node, found from the pod it is bound to (Istio's
+// CA_TRUSTED_NODE_ACCOUNTS); any other service account (a waypoint) speaks only for itself.
 import crypto from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { V1TokenReview } from '@kubernetes/client-node';
 import type { PodSpec, Resource } from '../../api';
 import { reasonOf, statusOf } from '../../kube/api-errors';
 import type { KubeConnection } from '../../kube/connection';
+import { spiffeIdFor } from '../../pki';
 import type { Logger } from '../../telemetry/logger';
 import type { CaCaller } from './issuance-plan';
 import { UnauthenticatedCaller } from './node-token';
@@ -25,6 +27,8 @@ export type PodLookup = (namespace: string, name: string) => Resource | undefine
 
 export interface TokenReviewAuthenticatorOptions {
   readonly connection: KubeConnection;
+  /** The trust domain of the identity a workload's own token earns (default cluster.local). */
+  readonly trustDomain?: string;
   /** "namespace/serviceaccount" of the node agents allowed to ask (default istio-system/ztunnel). */
   readonly trustedNodeAccounts?: readonly string[];
   /** Audiences the token must carry (default istio-ca). */
@@ -60,7 +64,10 @@ export class TokenReviewAuthenticator {
     this.now = options.now ?? Date.now;
   }
 
-  /** Accepts `authorization: Bearer <token>` from a trusted node agent's pod; throws UnauthenticatedCaller otherwise. */
+  /**
+   * Accepts `authorization: Bearer <token>`: a trusted node agent's pod token earns its node, any other service account's
+   * token exactly its own identity. Throws UnauthenticatedCaller otherwise.
+   */
   readonly authenticate = async (metadata: grpc.Metadata): Promise<CaCaller> => {
     const header = metadata.get('authorization')[0];
     if (header === undefined) throw new UnauthenticatedCaller('no "authorization: Bearer <token>" header');
@@ -94,24 +101,36 @@ export class TokenReviewAuthenticator {
     if (!account) throw new UnauthenticatedCaller(`${username || 'the caller'} is not a service account; node agents authenticate with their pod's projected service-account token`);
     const [namespace, serviceAccount] = [account[1], account[2]];
     const who = `${namespace}/${serviceAccount}`;
-    if (!this.trusted.has(who)) {
-      throw new UnauthenticatedCaller(`service account ${who} may not request certificates for the workloads of a node (trusted: ${[...this.trusted].join(', ')})`);
-    }
     const extra = status.user?.extra;
     const podName = firstExtra(extra, POD_NAME);
+    if (!this.trusted.has(who)) return this.workload(namespace, serviceAccount, podName, firstExtra(extra, POD_UID));
     if (podName === undefined) throw new UnauthenticatedCaller(`the token of ${who} is not bound to a pod; mount a projected service-account token (audience ${this.audiences[0]})`);
-    const pod = await this.pod(namespace, podName);
-    if (!pod) throw new UnauthenticatedCaller(`pod ${namespace}/${podName}, to which the token of ${who} is bound, does not exist`);
-    const podUid = firstExtra(extra, POD_UID);
-    if (podUid !== undefined && pod.metadata.uid !== podUid) {
-      throw new UnauthenticatedCaller(`pod ${namespace}/${podName} was replaced since its token was issued (uid ${podUid}, now ${pod.metadata.uid ?? 'none'})`);
-    }
+    const pod = await this.boundPod(who, namespace, podName, firstExtra(extra, POD_UID));
     const node = (pod.spec as PodSpec | undefined)?.nodeName ?? '';
     if (node === '') throw new UnauthenticatedCaller(`pod ${namespace}/${podName} is not scheduled on a node yet`);
     const tokenNode = firstExtra(extra, NODE_NAME);
     if (tokenNode !== undefined && tokenNode !== node) throw new UnauthenticatedCaller(`the token of pod ${namespace}/${podName} names node ${tokenNode}, but the pod runs on ${node}`);
     this.options.logger?.debug({ caller: who, pod: podName, node }, 'authenticated node agent by TokenReview');
     return { node, caller: `${who} (pod ${podName})` };
+  }
+
+  /** A workload (a waypoint) asking for itself: its identity is its service account's, whatever node it runs on. */
+  private async workload(namespace: string, serviceAccount: string, podName: string | undefined, podUid: string | undefined): Promise<CaCaller> {
+    const who = `${namespace}/${serviceAccount}`;
+    const identity = spiffeIdFor(this.options.trustDomain ?? 'cluster.local', namespace, serviceAccount);
+    if (podName === undefined) return { node: '', caller: who, identity };
+    const pod = await this.boundPod(who, namespace, podName, podUid);
+    this.options.logger?.debug({ caller: who, pod: podName, identity }, 'authenticated workload by TokenReview');
+    return { node: (pod.spec as PodSpec | undefined)?.nodeName ?? '', caller: `${who} (pod ${podName})`, identity };
+  }
+
+  private async boundPod(who: string, namespace: string, podName: string, podUid: string | undefined): Promise<Resource> {
+    const pod = await this.pod(namespace, podName);
+    if (!pod) throw new UnauthenticatedCaller(`pod ${namespace}/${podName}, to which the token of ${who} is bound, does not exist`);
+    if (podUid !== undefined && pod.metadata.uid !== podUid) {
+      throw new UnauthenticatedCaller(`pod ${namespace}/${podName} was replaced since its token was issued (uid ${podUid}, now ${pod.metadata.uid ?? 'none'})`);
+    }
+    return pod;
   }
 
   /** The bound pod from the cache if it knows it, else from the API (a new ztunnel may not have reached the cache yet). */

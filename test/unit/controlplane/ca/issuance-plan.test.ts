@@ -77,3 +77,16 @@ t.test('refusals carry the reason, the gRPC status and a message naming the iden
     message: 'invalid certificate signing request: no "CERTIFICATE REQUEST" PEM block found',
   });
 });
+
+t.test('a caller speaking for itself gets only its own identity', async (t) => {
+  const self: CaCaller = { node: 'node-2', caller: 'bookinfo/reviews (pod reviews-1)', identity: reviews };
+  t.match(planIssuance(request(reviews), self, limits), { kind: 'issue', identity: reviews });
+  t.match(planIssuance(request(ratings), self, limits), {
+    kind: 'refuse',
+    reason: 'not-own-identity',
+    status: grpc.status.PERMISSION_DENIED,
+    message: `bookinfo/reviews (pod reviews-1) may obtain only its own identity ${reviews}, not ${ratings}`,
+    identity: ratings,
+  });
+  t.match(planIssuance(request(ratings, { impersonate: { stringValue: ratings, kind: 'stringValue' } }), self, limits), { reason: 'not-own-identity' }, 'impersonation does not widen it');
+});

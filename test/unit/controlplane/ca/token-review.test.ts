@@ -51,6 +51,7 @@ async function cluster(t: { teardown(fn: () => void | Promise<void>): void }, op
     'ztunnel-a': fake.seed(podOn('istio-system', 'ztunnel-a', 'node-a', 'ztunnel', '10.0.0.11')),
     'ztunnel-b': fake.seed(podOn('istio-system', 'ztunnel-b', 'node-b', 'ztunnel', '10.0.0.12')),
     'reviews-1': fake.seed(podOn('bookinfo', 'reviews-1', 'node-a', 'reviews', '10.44.1.2')),
+    'waypoint-1': fake.seed(podOn('bookinfo', 'waypoint-1', 'node-b', 'waypoint', '10.44.2.9')),
     'ratings-1': fake.seed(podOn('bookinfo', 'ratings-1', 'node-b', 'ratings', '10.44.2.2')),
   };
   // The control plane talks to the API server as its own service account, as it would in the cluster.
@@ -66,6 +67,7 @@ async function cluster(t: { teardown(fn: () => void | Promise<void>): void }, op
   const authenticator = new TokenReviewAuthenticator({
     connection,
     ...(options.useInformerCache === false ? {} : { lookupPod: (namespace: string, name: string) => source.snapshot().objects.get(`Pod/${namespace}/${name}`) }),
+    trustDomain: 'cluster.local',
     logger: silentLogger(),
   });
   const ca = await CaStore.open(path.join(dir, 'ca'), { trustDomain: 'cluster.local' });
@@ -137,17 +139,12 @@ t.test('callers other than a live ztunnel pod are refused as UNAUTHENTICATED, wi
   t.equal(await refusal(undefined), 'no "authorization: Bearer <token>" header');
   t.match(await refusal('not-a-real-token'), /^the token was rejected by the API server: \[invalid bearer token/);
   t.match(await refusal(c.token('ztunnel-a', { audiences: ['https://kubernetes.default.svc'] })), /token audiences \["https:\/\/kubernetes.default.svc"\] is invalid for the target audiences \["istio-ca"\]/);
-  t.equal(
-    await refusal(c.token('reviews-1', { namespace: 'bookinfo', serviceAccount: 'reviews' })),
-    'service account bookinfo/reviews may not request certificates for the workloads of a node (trusted: istio-system/ztunnel)',
-    'a workload cannot ask for itself through this path, let alone for others',
-  );
   t.equal(await refusal(c.token('ztunnel-a', { nodeName: 'node-b' })), 'the token of pod istio-system/ztunnel-a names node node-b, but the pod runs on node-a');
   const stale = c.token('ztunnel-b');
   c.fake.unseed('v1', 'Pod', 'istio-system', 'ztunnel-b');
   t.match(await refusal(stale), /^the token was rejected by the API server: \[invalid bearer token, pod "ztunnel-b" not found/, 'a deleted pod\'s token is dead');
   t.equal(c.issued.length, 0);
-  t.equal(c.refusals.filter((entry) => entry.reason === 'unauthenticated').length, 6);
+  t.equal(c.refusals.filter((entry) => entry.reason === 'unauthenticated').length, 5);
 });
 
 t.test('without an informer cache the bound pod is read from the API', async (t) => {
@@ -155,4 +152,30 @@ t.test('without an informer cache the bound pod is read from the API', async (t)
   const issued = await c.ask(c.token('ztunnel-a'), reviews);
   t.ok('certChainPems' in (issued as object));
   t.match(c.fake.calls({ resource: 'pods', verb: 'get' }), [{ namespace: 'istio-system', name: 'ztunnel-a', user: 'system:serviceaccount:istio-system:ambit-controlplane' }]);
+});
+
+t.test('a waypoint\'s own token earns exactly its own identity, on any node, and nothing else', async (t) => {
+  const c = await cluster(t);
+  const waypoint = spiffeIdFor('cluster.local', 'bookinfo', 'waypoint');
+  const token = c.token('waypoint-1', { namespace: 'bookinfo', serviceAccount: 'waypoint' });
+  const issued = await c.ask(token, waypoint);
+  t.same(certInfo((issued as { certChainPems: string[] }).certChainPems[0]).uriSans, [waypoint]);
+  t.match(c.issued, [{ node: 'node-b', caller: 'bookinfo/waypoint (pod waypoint-1)', identity: waypoint }]);
+
+  for (const other of [ratings, reviews]) {
+    const refused = (await c.ask(token, other)) as { grpcCode?: number; message: string };
+    t.equal(refused.grpcCode, grpc.status.PERMISSION_DENIED, `no certificate for ${other}, though ratings runs on the waypoint's node`);
+    t.match(refused.message, `bookinfo/waypoint (pod waypoint-1) may obtain only its own identity ${waypoint}, not ${other}`);
+  }
+  t.same(
+    c.refusals.map((refusal) => refusal.reason),
+    ['not-own-identity', 'not-own-identity'],
+  );
+
+  const reviewsOwn = await c.ask(c.token('reviews-1', { namespace: 'bookinfo', serviceAccount: 'reviews' }), reviews);
+  t.ok('certChainPems' in (reviewsOwn as object), 'any workload may speak for itself, as with Istio sidecars');
+  const replaced = c.token('waypoint-1', { namespace: 'bookinfo', serviceAccount: 'waypoint' });
+  c.fake.unseed('v1', 'Pod', 'bookinfo', 'waypoint-1');
+  const dead = (await c.ask(replaced, waypoint)) as { grpcCode?: number };
+  t.equal(dead.grpcCode, grpc.status.UNAUTHENTICATED, 'a deleted waypoint pod\'s token is dead');
 });
