@@ -38,6 +38,7 @@ export class StorePodLabelSource implements PodLabelSource {
       annotations: pod.metadata.annotations ?? {},
       serviceAccount: (pod.spec as PodSpec).serviceAccountName ?? '',
       namespaceLabels: ns?.metadata.labels ?? {},
+      hostNetwork: (pod.spec as PodSpec).hostNetwork === true,
     };
   }
 

@@ -108,7 +108,8 @@ export function workloadModel(pod: Resource<PodSpec>, context: WorkloadContext):
     serviceAccount: spec.serviceAccountName ?? spec.serviceAccount ?? 'default',
     node: spec.nodeName ?? '',
     labels,
-    ambient: isAmbientPod(labels, context.namespaceLabels ?? {}, pod.metadata.annotations ?? {}),
+    // A host-network pod shares the node's netns: nothing can be captured for it alone, so it stays out of HBONE.
+    ambient: isAmbientPod(labels, context.namespaceLabels ?? {}, pod.metadata.annotations ?? {}, spec.hostNetwork === true),
     healthy: status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     trustDomain: context.trustDomain,
     canonicalName: labels['service.istio.io/canonical-name'] ?? labels['app.kubernetes.io/name'] ?? labels.app ?? owner.name,
