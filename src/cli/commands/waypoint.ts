@@ -1,13 +1,28 @@
-// `ambit waypoint apply|delete|list`: waypoints as istioctl manages them, stored as Gateway API Gateways of class istio-waypoint.
-import { resourceKey, validateResource, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, type Resource } from '../../api';
-import { DATAPLANE_MODE_LABEL, USE_WAYPOINT_LABEL } from '../../api/mesh-labels';
+// `ambit waypoint apply|delete|list`: waypoints as istioctl manages them, stored as Gateway API Gateways of class
+// istio-waypoint — in the local cluster's store, or, with --kube/--kubeconfig/--context, in a Kubernetes cluster.
+import { validateResource, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, type Resource } from '../../api';
+import { DATAPLANE_MODE_LABEL } from '../../api/mesh-labels';
 import { FOR_SERVICE_ACCOUNT_LABEL } from '../../controlplane/model/waypoints';
-import { booleanFlag, flag, parseArgs, UsageError } from '../args';
-import { clusterContext, GLOBAL_FLAGS, openStore } from '../context';
+import { booleanFlag, flag, parseArgs, UsageError, type ParsedArgs } from '../args';
+import { GLOBAL_FLAGS } from '../context';
 import { CliError, printManifestErrors, table } from '../output';
+import { clusterWaypoints, localWaypoints, type WaypointTarget } from './waypoint-targets';
 
-const FLAGS = [...GLOBAL_FLAGS, { name: 'namespace', short: 'n' }, { name: 'name' }, { name: 'for' }, { name: 'service-account' }, { name: 'enroll-namespace', boolean: true }, { name: 'all', boolean: true }];
-const USAGE = 'usage: ambit waypoint apply|delete|list [-n NS] [--name NAME] [--for service|workload|all|none] [--service-account SA] [--enroll-namespace]';
+const FLAGS = [
+  ...GLOBAL_FLAGS,
+  { name: 'namespace', short: 'n' },
+  { name: 'name' },
+  { name: 'for' },
+  { name: 'service-account' },
+  { name: 'enroll-namespace', boolean: true },
+  { name: 'all', boolean: true },
+  { name: 'all-namespaces', short: 'A', boolean: true },
+  { name: 'kube', boolean: true },
+  { name: 'kubeconfig' },
+  { name: 'context' },
+];
+const USAGE =
+  'usage: ambit waypoint apply|delete|list [-n NS] [--name NAME] [--for service|workload|all|none] [--service-account SA] [--enroll-namespace] [--kube | --kubeconfig FILE | --context NAME]';
 
 export function waypointGateway(options: { name: string; namespace: string; for?: string; serviceAccount?: string }): Resource {
   const labels: Record<string, string> = {};
@@ -21,8 +36,15 @@ export function waypointGateway(options: { name: string; namespace: string; for?
   };
 }
 
-async function apply(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, FLAGS);
+/** Kubernetes only when asked for: a local user's command must never write to whatever cluster ~/.kube/config names. */
+function target(args: ParsedArgs): Promise<WaypointTarget> {
+  const kubeconfig = flag(args, 'kubeconfig');
+  const context = flag(args, 'context');
+  if (booleanFlag(args, 'kube') || kubeconfig !== undefined || context !== undefined) return clusterWaypoints({ kubeconfig, context });
+  return Promise.resolve(localWaypoints(args));
+}
+
+async function apply(args: ParsedArgs): Promise<number> {
   const namespace = flag(args, 'namespace') ?? 'default';
   const serviceAccount = flag(args, 'service-account');
   const name = flag(args, 'name') ?? serviceAccount ?? 'waypoint';
@@ -34,34 +56,30 @@ async function apply(argv: readonly string[]): Promise<number> {
     printManifestErrors(validation.errors);
     throw new CliError('the waypoint was not applied');
   }
-  const store = openStore(clusterContext(args));
-  const [result] = store.apply([validation.located]);
-  process.stdout.write(`waypoint ${namespace}/${name} ${result.outcome}\n`);
-  if (booleanFlag(args, 'enroll-namespace')) {
-    let ambient = true;
-    store.mutate((objects) => {
-      const ns = objects.get(`Namespace/${namespace}`);
-      if (!ns) return;
-      ns.metadata.labels = { ...(ns.metadata.labels ?? {}), [USE_WAYPOINT_LABEL]: name };
-      ambient = ns.metadata.labels[DATAPLANE_MODE_LABEL] === 'ambient';
-    });
-    process.stdout.write(`namespace ${namespace} labeled with "${USE_WAYPOINT_LABEL}: ${name}"\n`);
-    if (!ambient) process.stderr.write(`warning: namespace ${namespace} is not in the ambient mesh; label it ${DATAPLANE_MODE_LABEL}=ambient for the waypoint to see its traffic\n`);
+  const waypoints = await target(args);
+  const applied = await waypoints.apply(validation.located, booleanFlag(args, 'enroll-namespace'));
+  process.stdout.write(`waypoint ${namespace}/${name} ${applied.outcome}\n`);
+  if (applied.namespaceLabels) {
+    process.stdout.write(`namespace ${namespace} labeled with "istio.io/use-waypoint: ${name}"\n`);
+    if (applied.namespaceLabels[DATAPLANE_MODE_LABEL] !== 'ambient') {
+      process.stderr.write(`warning: namespace ${namespace} is not in the ambient mesh; label it ${DATAPLANE_MODE_LABEL}=ambient for the waypoint to see its traffic\n`);
+    }
   }
   return 0;
 }
 
-async function remove(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, FLAGS);
+async function remove(args: ParsedArgs): Promise<number> {
   const namespace = flag(args, 'namespace') ?? 'default';
-  const store = openStore(clusterContext(args));
+  const waypoints = await target(args);
   const names = booleanFlag(args, 'all')
-    ? store.list('Gateway', namespace).filter((gateway) => (gateway.spec as { gatewayClassName?: string }).gatewayClassName === WAYPOINT_CLASS).map((gateway) => gateway.metadata.name)
-    : args.positionals.length > 0 ? args.positionals : [flag(args, 'name') ?? 'waypoint'];
-  const removed = new Set(store.delete(names.map((name) => resourceKey({ apiVersion: '', kind: 'Gateway', metadata: { name, namespace } }))));
+    ? (await waypoints.list(namespace)).map((waypoint) => waypoint.name)
+    : args.positionals.length > 0
+      ? args.positionals
+      : [flag(args, 'name') ?? 'waypoint'];
+  const removed = new Set(await waypoints.delete(namespace, names));
   let missing = 0;
   for (const name of names) {
-    if (removed.has(`Gateway/${namespace}/${name}`)) process.stdout.write(`waypoint ${namespace}/${name} deleted\n`);
+    if (removed.has(name)) process.stdout.write(`waypoint ${namespace}/${name} deleted\n`);
     else {
       missing++;
       process.stderr.write(`waypoint ${namespace}/${name} not found\n`);
@@ -70,41 +88,23 @@ async function remove(argv: readonly string[]): Promise<number> {
   return missing > 0 ? 1 : 0;
 }
 
-interface GatewayStatus {
-  addresses?: { value: string }[];
-  conditions?: { type: string; status: string }[];
-}
-
-async function list(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, [...FLAGS, { name: 'all-namespaces', short: 'A', boolean: true }]);
+async function list(args: ParsedArgs): Promise<number> {
   const all = booleanFlag(args, 'all-namespaces');
   const namespace = all ? undefined : flag(args, 'namespace') ?? 'default';
-  const gateways = openStore(clusterContext(args))
-    .list('Gateway', namespace)
-    .filter((gateway) => (gateway.spec as { gatewayClassName?: string }).gatewayClassName === WAYPOINT_CLASS);
-  if (gateways.length === 0) {
+  const waypoints = await (await target(args)).list(namespace);
+  if (waypoints.length === 0) {
     process.stderr.write(`No waypoints found${namespace ? ` in namespace ${namespace}` : ''}.\n`);
     return 0;
   }
-  const rows = gateways.map((gateway) => {
-    const status = (gateway.status ?? {}) as GatewayStatus;
-    const programmed = status.conditions?.find((condition) => condition.type === 'Programmed')?.status ?? 'Unknown';
-    return [
-      ...(all ? [gateway.metadata.namespace ?? ''] : []),
-      gateway.metadata.name,
-      gateway.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? (gateway.metadata.labels?.[FOR_SERVICE_ACCOUNT_LABEL] ? `service-account ${gateway.metadata.labels[FOR_SERVICE_ACCOUNT_LABEL]}` : 'service'),
-      programmed,
-      status.addresses?.map((address) => address.value).join(',') || '<pending>',
-    ];
-  });
+  const rows = waypoints.map((waypoint) => [...(all ? [waypoint.namespace] : []), waypoint.name, waypoint.trafficType, waypoint.programmed, waypoint.address || '<pending>']);
   process.stdout.write(table([...(all ? ['NAMESPACE'] : []), 'NAME', 'TRAFFIC TYPE', 'PROGRAMMED', 'ADDRESS'], rows));
   return 0;
 }
 
 export async function waypoint(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'apply') return apply(rest);
-  if (sub === 'delete') return remove(rest);
-  if (sub === 'list') return list(rest);
-  throw new UsageError(USAGE);
+  const commands: Record<string, (args: ParsedArgs) => Promise<number>> = { apply, delete: remove, list };
+  const command = sub === undefined ? undefined : commands[sub];
+  if (!command) throw new UsageError(USAGE);
+  return command(parseArgs(rest, FLAGS));
 }

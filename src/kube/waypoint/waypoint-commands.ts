@@ -1,6 +1,7 @@
 // `ambit waypoint apply|delete|list` against a cluster: the Gateway istioctl would write, applied, deleted or listed through the client library.
 import { WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, type Resource } from '../../api';
 import { USE_WAYPOINT_LABEL } from '../../api/mesh-labels';
+import { FOR_SERVICE_ACCOUNT_LABEL } from '../../controlplane/model/waypoints';
 import { apiError, statusOf } from '../api-errors';
 import type { KubeConnection } from '../connection';
 import { applyObject } from '../server-side-apply';
@@ -52,6 +53,7 @@ export async function deleteWaypoints(connection: KubeConnection, namespace: str
 export interface WaypointSummary {
   readonly namespace: string;
   readonly name: string;
+  /** service, workload, all, none, or "service-account SA" for Istio's legacy per-account waypoint. */
   readonly waypointFor: string;
   /** The Programmed condition's status and reason, e.g. "True" / "Programmed"; Unknown until the control plane reports. */
   readonly programmed: string;
@@ -76,7 +78,7 @@ export async function listWaypoints(connection: KubeConnection, namespace?: stri
       return {
         namespace: gateway.metadata.namespace ?? 'default',
         name: gateway.metadata.name,
-        waypointFor: gateway.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? 'service',
+        waypointFor: gateway.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? (gateway.metadata.labels?.[FOR_SERVICE_ACCOUNT_LABEL] ? `service-account ${gateway.metadata.labels[FOR_SERVICE_ACCOUNT_LABEL]}` : 'service'),
         programmed: programmed?.status ?? 'Unknown',
         reason: programmed?.reason ?? '',
         address: status?.addresses?.[0]?.value ?? '',
