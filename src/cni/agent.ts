@@ -130,15 +130,24 @@ export class CniAgent {
    * ztunnel (whose first replay carries every enrolled pod), then serves the plugin and follows label changes.
    */
   async start(): Promise<void> {
-    await this.reconcile();
-    this.ztunnel.start();
+    // Subscribe before reconcile: a label change that lands while reconcile runs must not wait for the next change.
+    let following = false;
+    let changedMeanwhile = false;
+    this.unsubscribe = this.config.pods.onChange(() => {
+      if (following) void this.reevaluate();
+      else changedMeanwhile = true;
+    });
     try {
+      await this.reconcile();
+      this.ztunnel.start();
       await this.server.listen();
     } catch (err) {
+      this.unsubscribe();
       this.ztunnel.close();
       throw err;
     }
-    this.unsubscribe = this.config.pods.onChange(() => void this.reevaluate());
+    following = true;
+    if (changedMeanwhile) void this.reevaluate();
     this.logger.info({ socket: this.config.agentSocket, pods: this.known.size }, 'CNI agent started');
   }
 

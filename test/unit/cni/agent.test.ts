@@ -239,6 +239,28 @@ t.test('on start the agent enrols running ambient pods and strips stale rules fr
   t.same(agent.knownPods().map((pod) => `${pod.name}:${pod.captured}`).sort(), ['plain:false', 'web:true']);
 });
 
+t.test('a label change that lands while the agent reconciles is applied once it runs', async (t) => {
+  const web = makePodNetns(t);
+  // The namespace is enrolled right after reconcile has read the pod as outside the mesh.
+  class LabelledDuringReconcile extends FakeLabelSource {
+    private flipped = false;
+    override podInfo(namespace: string, name: string): PodInfo | undefined {
+      const info = super.podInfo(namespace, name);
+      if (!this.flipped) {
+        this.flipped = true;
+        this.setNamespace('apps', { [MODE]: 'ambient' });
+      }
+      return info;
+    }
+  }
+  const labels = new LabelledDuringReconcile();
+  labels.setPod('apps', 'web', 'uid-web');
+  const { agent, ztunnel } = await setup(t, { running: [{ name: 'web', namespace: 'apps', netns: web, ips: ['10.252.9.2'] }], labels });
+  await waitFor('the late enrolment', () => ztunnel.added.some((pod) => pod.uid === 'uid-web'));
+  t.equal(await hasInpodRules(web, { probeSourceAddresses: PROBES }), true, 'captured without waiting for another change');
+  t.same(agent.knownPods().map((pod) => `${pod.name}:${pod.captured}`), ['web:true']);
+});
+
 t.test('bad configs are refused with a literal code naming the field', async (t) => {
   const base: CniAgentConfig = {
     nodeName: 'node-1',
