@@ -6,67 +6,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import YAML from 'yaml';
 import { kubernetesControlPlane } from '../../../src/kube/control-plane-wiring';
 import { waypointGateway } from '../../../src/cli/commands/waypoint';
 import { applyWaypoint } from '../../../src/kube/waypoint';
 import { KubeConnection } from '../../../src/kube/connection';
 import { silentLogger } from '../../../src/telemetry/logger';
-import { REPO_ROOT } from '../../helpers/repo';
 import { FakeKubeApiServer, type RequestRecord } from '../../fakes/kube-apiserver';
+import { grants, resourceOf, serviceAccountGrants } from '../../helpers/rbac-grants';
 
 const CONTROL_PLANE_USER = 'system:serviceaccount:istio-system:ambit-controlplane';
-
-interface PolicyRule {
-  apiGroups?: string[];
-  resources?: string[];
-  verbs: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-}
-
-interface RbacObject {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  rules?: PolicyRule[];
-  roleRef?: { kind: string; name: string };
-  subjects?: { kind: string; name: string; namespace?: string }[];
-}
-
-/** A rule with where it applies: everywhere (ClusterRole) or in one namespace (Role). */
-interface Grant {
-  readonly rule: PolicyRule;
-  readonly namespace?: string;
-  readonly from: string;
-}
-
-function controlPlaneGrants(): Grant[] {
-  const text = fs.readFileSync(path.join(REPO_ROOT, 'daemonset', '10-controlplane-rbac.yaml'), 'utf8');
-  const objects = YAML.parseAllDocuments(text).map((document) => document.toJS() as RbacObject);
-  const boundToUs = (binding: RbacObject) => binding.subjects?.some((subject) => subject.kind === 'ServiceAccount' && subject.name === 'ambit-controlplane' && subject.namespace === 'istio-system');
-  const grants: Grant[] = [];
-  for (const binding of objects.filter((object) => (object.kind === 'ClusterRoleBinding' || object.kind === 'RoleBinding') && boundToUs(object))) {
-    const role = objects.find((object) => object.kind === binding.roleRef?.kind && object.metadata.name === binding.roleRef?.name && (object.kind === 'ClusterRole' || object.metadata.namespace === binding.metadata.namespace));
-    if (!role) throw new Error(`${binding.kind} ${binding.metadata.name} refers to a role not in the file`);
-    for (const rule of role.rules ?? []) grants.push({ rule, namespace: binding.kind === 'RoleBinding' ? binding.metadata.namespace : undefined, from: `${role.kind} ${role.metadata.name}` });
-  }
-  return grants;
-}
-
-function resourceOf(call: RequestRecord): string {
-  return call.subresource ? `${call.resource}/${call.subresource}` : call.resource ?? '';
-}
-
-function grants(grant: Grant, call: RequestRecord, verb: string): boolean {
-  const { rule } = grant;
-  if (grant.namespace !== undefined && call.namespace !== grant.namespace) return false;
-  if (!(rule.apiGroups ?? []).includes(call.group ?? '')) return false;
-  if (!(rule.resources ?? []).includes(resourceOf(call))) return false;
-  if (!rule.verbs.includes(verb)) return false;
-  // resourceNames can only match requests that name an object (never create, list or watch).
-  if (rule.resourceNames && (call.name === undefined || !rule.resourceNames.includes(call.name))) return false;
-  return true;
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -120,7 +68,7 @@ async function recordControlPlaneCalls(t: { teardown(fn: () => void | Promise<vo
 t.test('the control plane ClusterRole and Role grant every call it makes, and nothing it does not make', async (t) => {
   const { calls, caller } = await recordControlPlaneCalls(t);
   t.same(caller, { node: 'node-a', caller: 'istio-system/ztunnel (pod ztunnel-a)' }, 'the run authenticated a ztunnel');
-  const grantList = controlPlaneGrants();
+  const grantList = serviceAccountGrants('10-controlplane-rbac.yaml', 'istio-system', 'ambit-controlplane');
   const resourceCalls = calls.filter((call) => !call.nonResource);
   t.ok(resourceCalls.length > 30, `recorded ${resourceCalls.length} API calls`);
 
