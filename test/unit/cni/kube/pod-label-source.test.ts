@@ -8,6 +8,7 @@ import { KubernetesPodLabelSource } from '../../../../src/cni/kube/pod-label-sou
 import { KubeConnection } from '../../../../src/kube/connection';
 import { silentLogger } from '../../../../src/telemetry/logger';
 import { FakeKubeApiServer } from '../../../fakes/kube-apiserver';
+import { grants, resourceOf, serviceAccountGrants } from '../../../helpers/rbac-grants';
 
 const MODE = 'istio.io/dataplane-mode';
 
@@ -156,4 +157,39 @@ t.test('a pod the watch has not delivered yet is read from the API server once',
   await until('the watch to deliver it', () => h.labels.nodePods().some((pod) => pod.name === 'racing'));
   await h.labels.podInfo('apps', 'racing');
   t.equal(h.fake.calls({ verb: 'get', resource: 'pods' }).length, 1, 'once delivered, the snapshot answers');
+});
+
+t.test('as the ambit-cni service account: every call is granted by daemonset/40-cni.yaml, and every grant is used', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-cni-rbac-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fake = await FakeKubeApiServer.start();
+  t.teardown(() => fake.close());
+  seedCluster(fake);
+  const token = fake.issueServiceAccountToken({ namespace: 'istio-system', serviceAccount: 'ambit-cni', audiences: ['https://kubernetes.default.svc'] });
+  const connection = await KubeConnection.open({ kubeconfig: fake.writeKubeconfig(dir, token) });
+  const labels = new KubernetesPodLabelSource({ connection, nodeName: 'node-a', logger: silentLogger(), batchMs: 10 });
+  t.teardown(() => labels.stop());
+  await labels.start();
+  // A pod and a namespace the watches have not delivered yet: the agent reads them once.
+  fake.pauseWatches();
+  fake.seed({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'late' } });
+  fake.seed(podObject('fresh', 'node-a', { namespace: 'late', ip: '10.244.1.9' }));
+  t.ok(await labels.podInfo('late', 'fresh'), 'read from the API');
+  fake.resumeWatches();
+
+  const user = 'system:serviceaccount:istio-system:ambit-cni';
+  const calls = fake.requests.filter((call) => call.user === user && !call.nonResource);
+  const grantList = serviceAccountGrants('40-cni.yaml', 'istio-system', 'ambit-cni');
+  const denied = new Set<string>();
+  const used = new Set<string>();
+  for (const call of calls) {
+    for (const verb of [call.verb, ...call.alsoAuthorizes]) {
+      if (grantList.some((grant) => grants(grant, call, verb))) used.add(`${call.group ?? ''}|${resourceOf(call)}|${verb}`);
+      else denied.add(`${verb} ${call.group || 'core'}/${resourceOf(call)}`);
+    }
+  }
+  t.same([...denied], [], 'no call outside the ClusterRole');
+  const unused = grantList.flatMap((grant) => (grant.rule.resources ?? []).flatMap((resource) => grant.rule.verbs.filter((verb) => !used.has(`${(grant.rule.apiGroups ?? [''])[0]}|${resource}|${verb}`)).map((verb) => `${verb} ${resource}`)));
+  t.same(unused, [], 'nothing granted that the agent does not use');
+  t.ok(calls.filter((call) => call.resource === 'pods' && (call.verb === 'list' || call.verb === 'watch')).every((call) => call.query.fieldSelector === 'spec.nodeName=node-a'), 'pods are only ever listed and watched for this node');
 });
