@@ -76,7 +76,7 @@ export class KubernetesSource implements ConfigSource {
     for (const informer of this.informers) informer.start();
     const slowLog = setTimeout(() => {
       const waiting = this.informers.filter((informer) => informer.state !== 'watching' && informer.state !== 'missing').map((informer) => informer.kind.kind);
-      logger.warn({ waiting }, 'still waiting for informers to list; the control plane serves nothing until all have');
+      logger.warn({ waiting }, 'still waiting for informers to list; nothing is served from a half-synced view, so check the API server and RBAC for these kinds');
     }, this.options.slowSyncLogMs ?? 10_000);
     slowLog.unref();
     const stopped = new Promise<never>((_resolve, reject) => (this.stopWaiting = () => reject(new SourceStopped())));
