@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../telemetry/logger';
 import { deltaAdsServerDefinition } from '../../xds/ads-service';
 import { ChangeDebouncer, DEFAULT_DEBOUNCE_MS, DEFAULT_MAX_DELAY_MS } from './change-debouncer';
+import { EncodedResources } from './encoded-resources';
 import { PushStats } from './push-stats';
 import { XdsStreamSession, type DeltaAdsServerStream } from './stream-session';
 import type {
@@ -29,6 +30,7 @@ export interface DeltaXdsServerOptions<TCaller> {
 export class DeltaXdsServer<TCaller = unknown> {
   private readonly sessions = new Set<XdsStreamSession<TCaller>>();
   private readonly stats_ = new PushStats();
+  private readonly encoded = new EncodedResources();
   private readonly debouncer: ChangeDebouncer;
   private unsubscribeCatalog: (() => void) | undefined;
   private listening = false;
@@ -99,6 +101,7 @@ export class DeltaXdsServer<TCaller = unknown> {
       authenticate: this.options.authenticate,
       logger: this.options.logger,
       stats: this.stats_,
+      encoded: this.encoded,
       metrics: this.options.metrics,
       systemVersion: () => String(this.generation),
       onFinished: (s) => this.sessions.delete(s),

@@ -2,8 +2,9 @@
 // requests (subscribe, ACK, NACK) and catalog changes into responses, one in flight per type.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../telemetry/logger';
-import { encodeDeltaResponse } from '../../xds/ads-service';
-import type { DeltaDiscoveryRequest, XdsResource } from '../../xds/types';
+import { assembleDeltaResponse } from '../../xds/delta-response-parts';
+import type { DeltaDiscoveryRequest } from '../../xds/types';
+import type { EncodedResources } from './encoded-resources';
 import type { PushStats } from './push-stats';
 import { TypeSubscription } from './type-subscription';
 import type { CatalogSnapshot, ResourceCatalog, XdsAuthenticator, XdsClientDebug, XdsClientInfo, XdsPushMetrics } from './types';
@@ -17,6 +18,8 @@ export interface StreamSessionDeps<TCaller> {
   readonly authenticate: XdsAuthenticator<TCaller>;
   readonly logger: Logger;
   readonly stats: PushStats;
+  /** Shared by every stream of the server. */
+  readonly encoded: EncodedResources;
   readonly metrics?: XdsPushMetrics;
   /** Debug-only system_version_info stamped on responses. */
   readonly systemVersion: () => string;
@@ -166,23 +169,18 @@ export class XdsStreamSession<TCaller> {
 
     const nonce = `${this.deps.streamId}-${++this.nonceCounter}`;
     const versions = new Map<string, string>();
-    const resources: XdsResource[] = [];
+    const resources: Uint8Array[] = [];
     for (const name of plan.upserts) {
       const entry = snapshot.get(name);
       if (!entry) continue;
       versions.set(name, entry.version);
-      resources.push({
-        name,
-        version: entry.version,
-        aliases: entry.aliases ? [...entry.aliases] : [],
-        resource: { typeUrl, value: entry.resource },
-      });
+      resources.push(this.deps.encoded.bytes(typeUrl, name, entry));
     }
-    const bytes = encodeDeltaResponse({
+    const bytes = assembleDeltaResponse({
       systemVersionInfo: this.deps.systemVersion(),
       resources,
       typeUrl,
-      removedResources: [...plan.removals],
+      removedResources: plan.removals,
       nonce,
     });
     subscription.sent(nonce, versions, plan.removals);
