@@ -101,8 +101,11 @@ export class MeshIndex {
       const kind = key.slice(0, key.indexOf('/'));
       const namespace = namespaceOfKey(key);
       this.reindex(key, kind, namespace);
-      if (kind === 'Pod') pods.add(key);
-      else if (kind === 'Namespace') {
+      if (kind === 'Pod') {
+        pods.add(key);
+        // A per-service-account waypoint fronts a service only while every pod it selects runs as that account.
+        if (namespace && this.hasServiceAccountWaypoint(namespace)) this.servicesIn(namespace).forEach((service) => services.add(service));
+      } else if (kind === 'Namespace') {
         const ns = key.slice('Namespace/'.length);
         this.podsIn(ns).forEach((pod) => pods.add(pod));
         this.servicesIn(ns).forEach((service) => services.add(service));
@@ -149,6 +152,11 @@ export class MeshIndex {
     if (this.objects.has(key)) keys.add(key);
     else keys.delete(key);
     index.set(namespace, keys);
+  }
+
+  private hasServiceAccountWaypoint(namespace: string): boolean {
+    for (const waypoint of this.waypoints.values()) if (waypoint.forServiceAccount && waypoint.namespace === namespace) return true;
+    return false;
   }
 
   private servicesIn(namespace: string): string[] {
