@@ -31,7 +31,7 @@ function runNode(script: string, args: readonly string[]): Promise<{ code: numbe
 t.test('withFileLock holds the lock (with our pid) only while the critical section runs', async (t) => {
   const lock = path.join(tempDir(t), 'x.lock');
   const result = withFileLock(lock, () => {
-    t.equal(fs.readFileSync(lock, 'utf8'), String(process.pid));
+    t.match(fs.readFileSync(lock, 'utf8'), new RegExp(`^${process.pid} [0-9a-f]{16}\n$`), 'our pid, and a token telling this acquisition apart');
     return 42;
   });
   t.equal(result, 42);
@@ -76,6 +76,31 @@ t.test('a lock left by a dead process is taken over', async (t) => {
   t.same(store.apply(manifests(NAMESPACE_APPS)).map((r) => r.outcome), ['created']);
   t.equal(store.read().revision, 2);
   t.notOk(fs.existsSync(lock), 'the taken-over lock is released afterwards');
+});
+
+t.test('two processes taking over the same stale lock at once: one takes it, the other waits its turn', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    const dir = tempDir(t);
+    DirectoryStore.open(dir);
+    fs.writeFileSync(path.join(dir, 'objects.lock'), `${deadPid()}\n`);
+    const script = `
+      const { DirectoryStore } = require(${JSON.stringify(STORE_MODULE)});
+      const [dir, id, startAt] = process.argv.slice(1);
+      const store = DirectoryStore.open(dir);
+      while (Date.now() < Number(startAt)) {}
+      for (let i = 0; i < 20; i++) {
+        store.mutate((objects) => {
+          const ns = objects.get('Namespace/default');
+          const labels = ns.metadata.labels || {};
+          ns.metadata.labels = { ...labels, count: String(Number(labels.count || 0) + 1) };
+        });
+      }`;
+    const startAt = String(Date.now() + 400);
+    const results = await Promise.all(['a', 'b', 'c'].map((id) => runNode(script, [dir, id, startAt])));
+    t.same(results.map((r) => r.code), [0, 0, 0], results.map((r) => r.stderr).join('\n'));
+    t.equal(DirectoryStore.open(dir).get('Namespace', undefined, 'default')?.metadata.labels?.count, '60', `round ${round}: no update lost`);
+    t.same(fs.readdirSync(dir).sort(), ['objects.json'], `round ${round}: no lock, guard or temporary file left`);
+  }
 });
 
 t.test('a lock held by a live process times out with a message naming it', async (t) => {
