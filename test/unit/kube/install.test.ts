@@ -12,6 +12,7 @@ import { installManifests, uninstallManifests } from '../../../src/kube/install'
 import { imagesOf, renderManifests } from '../../../src/kube/manifests';
 import { FakeKubeApiServer, type FakeKubeApiServerOptions, type KubeObject } from '../../fakes/kube-apiserver';
 import type { Resource } from '../../../src/api';
+import { runCli } from '../../helpers/cli-output';
 
 const IMAGE = 'ghcr.io/ambit-mesh/ambit:1.2.3';
 
@@ -25,20 +26,7 @@ async function cluster(t: { teardown(fn: () => void | Promise<void>): void }, op
   return { dir, fake, kubeconfig, connection };
 }
 
-/** Runs a CLI command with stdout and stderr captured (assertions only after, so TAP output is not swallowed). */
-async function run(command: (argv: readonly string[]) => Promise<number>, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [writeOut, writeErr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as unknown as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => err.push(chunk) > 0) as unknown as typeof process.stderr.write;
-  try {
-    return { code: await command(argv), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
-}
+const run = runCli;
 
 const manifestObjects = renderManifests({ image: IMAGE }).map(({ object }) => object);
 

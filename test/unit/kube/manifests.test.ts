@@ -9,6 +9,7 @@ import { manifest } from '../../../src/cli/commands/manifest';
 import { containersOf, defaultImage, imagesOf, IMAGE_REPOSITORY, renderManifests } from '../../../src/kube/manifests';
 import { WaypointTemplates } from '../../../src/kube/waypoint';
 import { REPO_ROOT } from '../../helpers/repo';
+import { runCli } from '../../helpers/cli-output';
 
 interface Probe {
   httpGet?: { path: string; port: number | string };
@@ -156,17 +157,9 @@ t.test('one image everywhere, and --image replaces it everywhere', async (t) => 
 });
 
 t.test('`ambit manifest generate` prints parseable YAML with the chosen image', async (t) => {
-  const printed: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => printed.push(chunk) > 0) as unknown as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await manifest(['generate', '--image', 'ghcr.io/ambit-mesh/ambit:test']);
-  } finally {
-    process.stdout.write = write;
-  }
+  const { code, stdout } = await runCli(manifest, ['generate', '--image', 'ghcr.io/ambit-mesh/ambit:test']);
   t.equal(code, 0);
-  const documents = YAML.parseAllDocuments(printed.join(''));
+  const documents = YAML.parseAllDocuments(stdout);
   t.same(documents.flatMap((document) => document.errors), []);
   const parsed = documents.map((document) => document.toJS() as Resource).filter((object) => object !== null);
   t.equal(parsed.length, objects.length);

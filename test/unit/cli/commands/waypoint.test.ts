@@ -7,20 +7,10 @@ import t from 'tap';
 import { waypoint } from '../../../../src/cli/commands/waypoint';
 import { DirectoryStore } from '../../../../src/local/store/directory-store';
 import { FakeKubeApiServer } from '../../../fakes/kube-apiserver';
+import { runCli, type CliRun } from '../../../helpers/cli-output';
 
-/** Runs the command with stdout and stderr captured (assertions only after, so TAP output is not swallowed). */
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const [writeOut, writeErr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as unknown as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => err.push(chunk) > 0) as unknown as typeof process.stderr.write;
-  try {
-    return { code: await waypoint(argv), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-  }
+function run(argv: string[]): Promise<CliRun> {
+  return runCli(waypoint, argv);
 }
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
