@@ -9,7 +9,7 @@ import { CaStore, controlPlaneServerCredentials, createCertificateService, NodeT
 import { debugJsonReplacer, policiesView, pushedView, servicesView, workloadsView } from './debug-views';
 import { MeshIndex, type WaypointConfigBuilder } from './model/mesh-index';
 import type { PolicyTranslator } from './translate/policies';
-import { DeltaXdsServer, type ResourceCatalog } from './push';
+import { DeltaXdsServer, type CatalogChangeListener, type ResourceCatalog } from './push';
 import type { ConfigSource } from './sources/config-source';
 
 export interface ControlPlaneOptions {
@@ -52,7 +52,7 @@ export class ControlPlane {
   private xds: DeltaXdsServer<NodeCaller> | undefined;
   private debugServers: http.Server[] = [];
   private unsubscribe: (() => void) | undefined;
-  private readonly catalogListeners = new Set<(typeUrls: readonly string[]) => void>();
+  private readonly catalogListeners = new Set<CatalogChangeListener>();
   private ready = false;
   boundPort = 0;
 
@@ -76,7 +76,7 @@ export class ControlPlane {
       const started = process.hrtime.bigint();
       const types = this.index.apply(snapshot.objects, changed);
       logger.debug({ changed: changed.size, types: [...types], ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'model updated');
-      if (types.size > 0) for (const listener of this.catalogListeners) listener([...types]);
+      if (types.size > 0) for (const listener of this.catalogListeners) listener([...types], this.index.lastChangedNames());
     });
 
     const catalog: ResourceCatalog<NodeCaller> = {

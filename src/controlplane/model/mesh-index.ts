@@ -59,12 +59,19 @@ export class MeshIndex {
   private readonly lastWaypointWarnings = new Map<string, string>();
   private readonly rootNamespace: string;
   private readonly drafts = new Map<string, Map<string, CatalogEntry>>();
+  /** Names written (added, changed or removed) by the latest apply(), by type URL. */
+  private changedNames = new Map<string, Set<string>>();
 
   constructor(private readonly options: MeshIndexOptions) {
     this.rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
   }
 
   /** The encoded resources of one type, by resource name. The map is replaced, never mutated, after it is handed out. */
+  /** The resource names the latest apply() added, changed or removed, by type URL: what proxies may need pushed. */
+  lastChangedNames(): ReadonlyMap<string, ReadonlySet<string>> {
+    return this.changedNames;
+  }
+
   resources(typeUrl: string): ReadonlyMap<string, CatalogEntry> {
     return this.entries.get(typeUrl) ?? new Map();
   }
@@ -92,6 +99,7 @@ export class MeshIndex {
   /** Applies a change; returns the xDS type URLs whose resources changed. Pass every key on the first call. */
   apply(objects: ReadonlyMap<string, Resource>, changed: ReadonlySet<string>): Set<string> {
     this.objects = objects;
+    this.changedNames = new Map();
     const pods = new Set<string>();
     const services = new Set<string>();
     const policies = new Set<string>();
@@ -220,12 +228,23 @@ export class MeshIndex {
     if (!bytes) {
       if (!previous) return false;
       this.writable(typeUrl).delete(name);
+      this.noteChanged(typeUrl, name);
       return true;
     }
     const version = versionOf(bytes);
     if (previous?.version === version) return false;
     this.writable(typeUrl).set(name, { version, resource: bytes });
+    this.noteChanged(typeUrl, name);
     return true;
+  }
+
+  private noteChanged(typeUrl: string, name: string): void {
+    let names = this.changedNames.get(typeUrl);
+    if (!names) {
+      names = new Set();
+      this.changedNames.set(typeUrl, names);
+    }
+    names.add(name);
   }
 
   private recomputePolicy(key: string): boolean {

@@ -43,6 +43,29 @@ export function planDelta(input: DeltaPlanInput): DeltaPlan {
   return { upserts: upserts.sort(), removals: [...removals].sort() };
 }
 
+/**
+ * planDelta restricted to `changed` (plus the forced names): the same answer as the full plan whenever every name whose
+ * entry or interest differs from what the client holds is in `changed` — what the catalog reports after each change.
+ * It costs the size of the change instead of the size of the catalog.
+ */
+export function planDeltaFor(input: DeltaPlanInput, changed: ReadonlySet<string>): DeltaPlan {
+  const { wildcard, names, known, forced, snapshot } = input;
+  const upserts: string[] = [];
+  const removals: string[] = [];
+  const consider = (name: string): void => {
+    const entry = snapshot.get(name);
+    const interested = wildcard || names.has(name);
+    if (entry && interested) {
+      if (forced.has(name) || known.get(name) !== entry.version) upserts.push(name);
+    } else if (known.has(name) || forced.has(name)) {
+      removals.push(name);
+    }
+  };
+  for (const name of changed) consider(name);
+  for (const name of forced) if (!changed.has(name)) consider(name);
+  return { upserts: upserts.sort(), removals: removals.sort() };
+}
+
 export function isEmptyPlan(plan: DeltaPlan): boolean {
   return plan.upserts.length === 0 && plan.removals.length === 0;
 }

@@ -8,6 +8,7 @@ import { EncodedResources } from './encoded-resources';
 import { PushStats } from './push-stats';
 import { XdsStreamSession, type DeltaAdsServerStream } from './stream-session';
 import type {
+  ChangedNames,
   ResourceCatalog,
   XdsAuthenticator,
   XdsClientDebug,
@@ -40,7 +41,7 @@ export class DeltaXdsServer<TCaller = unknown> {
   private generation = 0;
 
   constructor(private readonly options: DeltaXdsServerOptions<TCaller>) {
-    this.debouncer = new ChangeDebouncer((typeUrls) => this.deliver(typeUrls), {
+    this.debouncer = new ChangeDebouncer((typeUrls, names) => this.deliver(typeUrls, names), {
       quietMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
       maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
     });
@@ -54,7 +55,7 @@ export class DeltaXdsServer<TCaller = unknown> {
     });
     if (!this.listening) {
       this.listening = true;
-      const unsubscribe = this.options.catalog.onChange((typeUrls) => this.debouncer.add(typeUrls));
+      const unsubscribe = this.options.catalog.onChange((typeUrls, names) => this.debouncer.add(typeUrls, names));
       this.unsubscribeCatalog = typeof unsubscribe === 'function' ? unsubscribe : undefined;
     }
   }
@@ -110,8 +111,8 @@ export class DeltaXdsServer<TCaller = unknown> {
     session.start();
   }
 
-  private deliver(typeUrls: readonly string[]): void {
+  private deliver(typeUrls: readonly string[], names: ChangedNames): void {
     this.generation += 1;
-    for (const session of [...this.sessions]) session.notifyChanged(typeUrls);
+    for (const session of [...this.sessions]) session.notifyChanged(typeUrls, names);
   }
 }

@@ -1,8 +1,10 @@
 // Public surface of the control plane's xDS push server.
 export { DeltaXdsServer, type DeltaXdsServerOptions } from './delta-xds-server';
-export { planDelta, isEmptyPlan, type DeltaPlan, type DeltaPlanInput } from './delta-plan';
+export { planDelta, planDeltaFor, isEmptyPlan, type DeltaPlan, type DeltaPlanInput } from './delta-plan';
 export { ChangeDebouncer, DEFAULT_DEBOUNCE_MS, DEFAULT_MAX_DELAY_MS, type ChangeDebouncerOptions } from './change-debouncer';
 export type {
+  CatalogChangeListener,
+  ChangedNames,
   CatalogEntry,
   CatalogSnapshot,
   GrpcAuthContext,

@@ -7,7 +7,7 @@ import type { DeltaDiscoveryRequest } from '../../xds/types';
 import type { EncodedResources } from './encoded-resources';
 import type { PushStats } from './push-stats';
 import { TypeSubscription } from './type-subscription';
-import type { CatalogSnapshot, ResourceCatalog, XdsAuthenticator, XdsClientDebug, XdsClientInfo, XdsPushMetrics } from './types';
+import type { CatalogSnapshot, ChangedNames, ResourceCatalog, XdsAuthenticator, XdsClientDebug, XdsClientInfo, XdsPushMetrics } from './types';
 
 /** The server side of DeltaAggregatedResources: decoded requests in, pre-encoded responses out. */
 export type DeltaAdsServerStream = grpc.ServerDuplexStream<DeltaDiscoveryRequest, Buffer>;
@@ -68,11 +68,11 @@ export class XdsStreamSession<TCaller> {
   }
 
   /** Some resources of these types may have changed: push to this client where it is subscribed. */
-  notifyChanged(typeUrls: readonly string[]): void {
+  notifyChanged(typeUrls: readonly string[], names?: ChangedNames): void {
     for (const typeUrl of typeUrls) {
       const subscription = this.types.get(typeUrl);
       if (!subscription) continue;
-      subscription.markDirty();
+      subscription.markDirty(names?.get(typeUrl));
       this.push(subscription);
     }
   }

@@ -1,7 +1,7 @@
 // The server's state for one resource type on one delta-xDS stream: what the client subscribed to, what it
 // holds, what it ACKed, the one response in flight, and whether a push is owed. No I/O here.
 import type { DeltaDiscoveryRequest } from '../../xds/types';
-import { isEmptyPlan, planDelta, type DeltaPlan } from './delta-plan';
+import { isEmptyPlan, planDelta, planDeltaFor, type DeltaPlan } from './delta-plan';
 import type { CatalogSnapshot, XdsNackRecord, XdsTypeDebug } from './types';
 
 const WILDCARD = '*';
@@ -29,6 +29,11 @@ export class TypeSubscription {
   private lastNack: XdsNackRecord | undefined;
   /** The catalog changed since the last response was computed. */
   private dirty = false;
+  /**
+   * What may differ from what the client holds: the names the catalog reported changed, or 'all' after a
+   * (re)subscription or a change reported without names — then the next plan scans the whole snapshot.
+   */
+  private changedNames: Set<string> | 'all' = 'all';
   /** The client asked for something (first request, new names) and must get a response even if it is empty. */
   private mustRespond = false;
   private seenFirstRequest = false;
@@ -65,6 +70,7 @@ export class TypeSubscription {
     const first = !this.seenFirstRequest;
     this.seenFirstRequest = true;
     const subscribe = request.resourceNamesSubscribe;
+    if (first || subscribe.length > 0 || request.resourceNamesUnsubscribe.length > 0) this.changedNames = 'all';
     if (first) {
       this.mustRespond = true;
       if (subscribe.length === 0) this.wildcard = true;
@@ -103,8 +109,11 @@ export class TypeSubscription {
     }
   }
 
-  markDirty(): void {
+  /** The catalog changed: `names` when the catalog knows which, else anything may have. */
+  markDirty(names?: ReadonlySet<string>): void {
     this.dirty = true;
+    if (names === undefined) this.changedNames = 'all';
+    else if (this.changedNames !== 'all') for (const name of names) this.changedNames.add(name);
   }
 
   /** True when a response may be sent now: one is owed and none is in flight. */
@@ -117,15 +126,11 @@ export class TypeSubscription {
    * the caller must send, then report with `sent()`.
    */
   plan(snapshot: CatalogSnapshot): DeltaPlan | undefined {
-    const plan = planDelta({
-      wildcard: this.wildcard,
-      names: this.names,
-      known: this.known,
-      forced: this.forced,
-      snapshot,
-    });
+    const input = { wildcard: this.wildcard, names: this.names, known: this.known, forced: this.forced, snapshot };
+    const plan = this.changedNames === 'all' ? planDelta(input) : planDeltaFor(input, this.changedNames);
     if (isEmptyPlan(plan) && !this.mustRespond) {
       this.dirty = false;
+      this.changedNames = new Set();
       return undefined;
     }
     return plan;
@@ -136,6 +141,7 @@ export class TypeSubscription {
     for (const [name, version] of versions) this.known.set(name, version);
     for (const name of removals) this.known.delete(name);
     this.forced.clear();
+    this.changedNames = new Set();
     this.inFlight = { nonce, versions, removals };
     this.dirty = false;
     this.mustRespond = false;

@@ -11,6 +11,11 @@ export interface CatalogEntry {
   readonly aliases?: readonly string[];
 }
 
+/** Names of resources that changed (added, updated or removed), by type URL. */
+export type ChangedNames = ReadonlyMap<string, ReadonlySet<string>>;
+
+export type CatalogChangeListener = (typeUrls: readonly string[], names?: ChangedNames) => void;
+
 /** Everything of one type that one client may see, by resource name. */
 export type CatalogSnapshot = ReadonlyMap<string, CatalogEntry>;
 
@@ -27,8 +32,11 @@ export interface XdsClientInfo<TCaller = unknown> {
 export interface ResourceCatalog<TCaller = unknown> {
   /** The current resources of `typeUrl` visible to `client`. Called on every push; cache on your side. */
   snapshot(typeUrl: string, client: XdsClientInfo<TCaller>): CatalogSnapshot;
-  /** Registers a listener called with the type URLs whose resources may have changed; may return an unsubscribe. */
-  onChange(listener: (typeUrls: readonly string[]) => void): (() => void) | void;
+  /**
+   * Registers a listener called with the type URLs whose resources may have changed and, when the catalog knows them,
+   * the names that changed per type (a type without names means "anything may have"); may return an unsubscribe.
+   */
+  onChange(listener: CatalogChangeListener): (() => void) | void;
 }
 
 /** grpc-js's AuthContext (not exported by name from @grpc/grpc-js). */

@@ -1,6 +1,6 @@
 // Table tests for planDelta and TypeSubscription: the server's delta decisions with no network involved.
 import t from 'tap';
-import { planDelta, type DeltaPlanInput } from '../../../../src/controlplane/push';
+import { planDelta, planDeltaFor, type DeltaPlanInput } from '../../../../src/controlplane/push';
 import { TypeSubscription } from '../../../../src/controlplane/push/type-subscription';
 import type { CatalogSnapshot } from '../../../../src/controlplane/push';
 import type { DeltaDiscoveryRequest } from '../../../../src/xds';
@@ -111,4 +111,54 @@ t.test('TypeSubscription: subscribe and unsubscribe after the first request', as
   sub.applySubscription(request({ resourceNamesUnsubscribe: ['*'] }));
   t.equal(sub.debug().wildcard, false, 'unsubscribing "*" turns it off');
   t.same(sub.debug().acked, {}, 'names no longer of interest are forgotten');
+});
+
+t.test('planDeltaFor gives the full plan\'s answer whenever the changed names cover every difference', async (t) => {
+  // A small deterministic generator, so a failure is reproducible from the seed in its message.
+  let seed = 42;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const universe = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  for (let round = 0; round < 500; round++) {
+    const startSeed = seed;
+    const entries: Record<string, string> = {};
+    const known = new Map<string, string>();
+    for (const name of universe) {
+      if (random(3) > 0) entries[name] = `v${random(3)}`;
+      if (random(3) > 0) known.set(name, `v${random(3)}`);
+    }
+    const wildcard = random(2) === 0;
+    const names = new Set(universe.filter(() => random(2) === 0));
+    const forced = new Set(universe.filter(() => random(4) === 0));
+    const plan = input({ snapshot: snapshot(entries), known, wildcard, names, forced });
+    const full = planDelta(plan);
+    // What the catalog would report: every name whose entry differs from what the client holds, plus some noise.
+    const changed = new Set([...full.upserts, ...full.removals, ...universe.filter(() => random(3) === 0)]);
+    t.same(planDeltaFor(plan, changed), full, `seed ${startSeed}`);
+  }
+});
+
+t.test('TypeSubscription plans from the names the catalog reports, and scans everything after a (re)subscription', async (t) => {
+  const sub = new TypeSubscription('type');
+  sub.applySubscription(request({}));
+  const first = sub.plan(snapshot({ a: '1', b: '1' }));
+  t.same(first, { upserts: ['a', 'b'], removals: [] }, 'the first response: everything');
+  sub.sent('n1', new Map([['a', '1'], ['b', '1']]), []);
+  sub.applyAck(request({ responseNonce: 'n1' }), new Date());
+
+  // b changed and c appeared, but the catalog reports only c: only c is planned (the catalog is trusted).
+  sub.markDirty(new Set(['c']));
+  t.same(sub.plan(snapshot({ a: '1', b: '2', c: '1' })), { upserts: ['c'], removals: [] });
+  sub.sent('n2', new Map([['c', '1']]), []);
+  sub.applyAck(request({ responseNonce: 'n2' }), new Date());
+
+  sub.markDirty();
+  t.same(sub.plan(snapshot({ a: '1', b: '2', c: '1' })), { upserts: ['b'], removals: [] }, 'a change without names: a full scan finds b');
+  sub.sent('n3', new Map([['b', '2']]), []);
+  sub.applyAck(request({ responseNonce: 'n3' }), new Date());
+
+  sub.markDirty(new Set(['a']));
+  t.same(sub.plan(snapshot({ b: '2', c: '1' })), { upserts: [], removals: ['a'] }, 'a reported removal');
 });
