@@ -7,6 +7,7 @@ import type { LocatedResource, Resource } from '../../api';
 import { kindInfo, resourceKey } from '../../api';
 import { withFileLock } from './file-lock';
 import { prepareApply, StoreConflict } from './apply-rules';
+import { StoreDraft } from './store-draft';
 
 export { StoreConflict };
 
@@ -69,13 +70,8 @@ export class DirectoryStore {
 
   /** The current snapshot; cheap when nothing changed on disk since the last read. */
   read(): StoreSnapshot {
-    let stamp: string;
-    try {
-      const stat = fs.statSync(this.documentPath);
-      stamp = `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
-    } catch {
-      return EMPTY;
-    }
+    const stamp = this.stamp();
+    if (stamp === undefined) return EMPTY;
     if (stamp === this.cachedStamp) return this.cached;
     const raw = fs.readFileSync(this.documentPath, 'utf8');
     const document = JSON.parse(raw) as StoreDocument;
@@ -84,6 +80,15 @@ export class DirectoryStore {
     this.cached = Object.freeze({ revision: document.revision, objects });
     this.cachedStamp = stamp;
     return this.cached;
+  }
+
+  private stamp(): string | undefined {
+    try {
+      const stat = fs.statSync(this.documentPath);
+      return `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+    } catch {
+      return undefined;
+    }
   }
 
   get(kind: string, namespace: string | undefined, name: string): Resource | undefined {
@@ -142,21 +147,34 @@ export class DirectoryStore {
       // Every write renames a new file into place, so an unchanged (inode, mtime, size) stamp means the cache is current.
       const before = this.read();
       const revision = before.revision + 1;
-      const draft = new Map<string, Resource>();
-      for (const [key, object] of before.objects) draft.set(key, structuredClone(object) as Resource);
+      const draft = new StoreDraft(before.objects);
       change(draft, revision);
-      let changed = draft.size !== before.objects.size;
-      for (const [key, object] of draft) {
+      let changed = draft.deletedKeys().length > 0;
+      const objects = draft.peek();
+      for (const key of draft.ownedKeys()) {
+        const object = objects.get(key);
         const previous = before.objects.get(key);
-        if (previous && isDeepStrictEqual(previous, object)) continue;
+        if (!object || (previous && isDeepStrictEqual(previous, object))) continue;
         changed = true;
         object.metadata.resourceVersion = String(revision);
         if (!object.metadata.uid) object.metadata.uid = randomUUID();
         if (!object.metadata.creationTimestamp) object.metadata.creationTimestamp = new Date().toISOString();
       }
       if (!changed) return before;
-      this.writeDocument({ revision, objects: [...draft.values()].sort((a, b) => resourceKey(a).localeCompare(resourceKey(b))) });
-      return this.read();
+      const sorted = [...objects.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.writeDocument({ revision, objects: sorted.map((key) => objects.get(key) as Resource) });
+      // What was just written is the new snapshot: no need to read and parse it back. Objects the caller handed in are
+      // copied first, so freezing them never breaks the caller and its later edits never reach the snapshot.
+      const assigned = draft.assignedKeys();
+      const owned = draft.ownedKeys();
+      const next = new Map<string, Resource>();
+      for (const key of sorted) {
+        const object = objects.get(key) as Resource;
+        next.set(key, owned.has(key) ? freezeObject(assigned.has(key) ? (structuredClone(object) as Resource) : object) : object);
+      }
+      this.cached = Object.freeze({ revision, objects: next });
+      this.cachedStamp = this.stamp() ?? '';
+      return this.cached;
     });
   }
 
