@@ -1,4 +1,5 @@
 // The local runtime: turns stored objects into nodes, pods, processes and service rules on this machine, and tears them down.
+import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
 import type { PodSpec, Resource } from '../api';
 import { resourceKey, WAYPOINT_CLASS } from '../api';
@@ -7,6 +8,7 @@ import { addressPlan, allocateClusterIp, PodIpAllocator, type AddressPlan, type 
 import { ClusterNames } from './cluster-names';
 import { planDeployments } from './deployment-controller';
 import { planWaypoints, waypointGatewayStatus } from './waypoint-controller';
+import { readOnly } from './store/store-draft';
 import { SERVICE_CIDR, takenClusterIps } from './store/apply-rules';
 import { createNodeNetworks } from './node-network';
 import fs from 'node:fs';
@@ -226,7 +228,7 @@ export class LocalRuntime {
     if (waypointPlan.upserts.length > 0 || waypointPlan.deleteKeys.length > 0) {
       snapshot = this.store.mutate((objects) => {
         for (const key of waypointPlan.deleteKeys) objects.delete(key);
-        const taken = new Set(takenClusterIps(objects).keys());
+        const taken = new Set(takenClusterIps(readOnly(objects)).keys());
         for (const object of waypointPlan.upserts) {
           const spec = object.spec as { clusterIP?: string } | undefined;
           if (object.kind === 'Service' && spec && !spec.clusterIP) {
@@ -255,7 +257,7 @@ export class LocalRuntime {
     if (unscheduled.length === 0) return snapshot;
     return this.store.mutate((objects) => {
       const counts = new Map<string, number>();
-      for (const object of objects.values()) {
+      for (const object of readOnly(objects).values()) {
         const node = object.kind === 'Pod' ? (object.spec as PodSpec).nodeName : undefined;
         if (node) counts.set(node, (counts.get(node) ?? 0) + 1);
       }
@@ -366,13 +368,17 @@ export class LocalRuntime {
         const pod = objects.get(key);
         if (pod && pod.metadata.uid === runner.pod.metadata.uid) pod.status = runner.status();
       }
-      for (const [, object] of objects) {
+      // Select from a read-only view and take for writing only what changes: iterating the draft would copy every object.
+      const current = readOnly(objects);
+      for (const [key, object] of current) {
         if (object.kind === 'Gateway' && (object.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === WAYPOINT_CLASS) {
-          object.status = waypointGatewayStatus(object, objects);
+          const status = waypointGatewayStatus(object, current);
+          if (!isDeepStrictEqual(status, object.status)) (objects.get(key) as Resource).status = status;
           continue;
         }
         if (object.kind === 'Pod' && !this.node((object.spec as PodSpec).nodeName)) {
-          object.status = { phase: 'Pending', reason: 'NodeNotFound', message: `node "${(object.spec as PodSpec).nodeName}" does not exist; this cluster has ${this.nodeNames().join(', ')}` };
+          const status = { phase: 'Pending', reason: 'NodeNotFound', message: `node "${(object.spec as PodSpec).nodeName}" does not exist; this cluster has ${this.nodeNames().join(', ')}` };
+          if (!isDeepStrictEqual(status, object.status)) (objects.get(key) as Resource).status = status;
         }
       }
     });

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { LocatedResource, Resource } from '../../api';
 import { describeObject, kindInfo, resourceKey } from '../../api';
 import { allocateClusterIp, ipInCidr } from '../address-plan';
+import { readOnly } from './store-draft';
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 
@@ -42,7 +43,7 @@ export function prepareApply(
 ): { key: string; description: string; outcome: 'created' | 'configured' | 'unchanged' }[] {
   const batchNamespaces = new Set(resources.filter((r) => r.resource.kind === 'Namespace').map((r) => r.resource.metadata.name));
   const results: { key: string; description: string; outcome: 'created' | 'configured' | 'unchanged' }[] = [];
-  const taken = takenClusterIps(objects);
+  const taken = takenClusterIps(readOnly(objects));
   const staged = new Map<string, Resource>();
 
   for (const { resource, source } of resources) {
