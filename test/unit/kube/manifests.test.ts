@@ -255,3 +255,13 @@ t.test('the Dockerfile builds the one image from node:20-slim with iptables and 
   t.same(missing, [], 'everything it copies exists in the checkout');
   for (const dir of ['daemonset', 'waypoint', 'cni']) t.ok(sources.includes(dir), `the image carries ${dir}/`);
 });
+
+t.test('scripts/rehearse-image.sh copies what the Dockerfile copies from the checkout', async (t) => {
+  const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  const script = fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'rehearse-image.sh'), 'utf8');
+  const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((match) => match[1].split(' '));
+  t.ok(sources.length > 5, `the Dockerfile copies ${sources.join(', ')}`);
+  t.same(sources.filter((source) => !script.includes(`"$repo"/${source}`)), [], 'the rehearsal copies each of them too');
+  const fromBuild = [...dockerfile.matchAll(/^COPY --from=build \/app\/(\S+) /gm)].map((match) => match[1]);
+  t.same(fromBuild.filter((source) => !script.includes(`"$build"/${source}`)), [], 'and each build-stage output');
+});
