@@ -5,6 +5,7 @@ import type { Logger } from '../../telemetry/logger';
 import { deltaAdsServerDefinition } from '../../xds/ads-service';
 import { ChangeDebouncer, DEFAULT_DEBOUNCE_MS, DEFAULT_MAX_DELAY_MS } from './change-debouncer';
 import { EncodedResources } from './encoded-resources';
+import { PushThrottle } from './push-throttle';
 import { PushStats } from './push-stats';
 import { XdsStreamSession, type DeltaAdsServerStream } from './stream-session';
 import type {
@@ -26,12 +27,15 @@ export interface DeltaXdsServerOptions<TCaller> {
   /** Longest a change waits while changes keep coming (default 1 s). */
   readonly maxDelayMs?: number;
   readonly metrics?: XdsPushMetrics;
+  /** How many large responses (first syncs) may be unanswered at once (default 16), bounding memory on reconnect storms. */
+  readonly largeResponsesInFlight?: number;
 }
 
 export class DeltaXdsServer<TCaller = unknown> {
   private readonly sessions = new Set<XdsStreamSession<TCaller>>();
   private readonly stats_ = new PushStats();
   private readonly encoded = new EncodedResources();
+  private readonly throttle: PushThrottle;
   private readonly debouncer: ChangeDebouncer;
   private unsubscribeCatalog: (() => void) | undefined;
   private listening = false;
@@ -41,6 +45,7 @@ export class DeltaXdsServer<TCaller = unknown> {
   private generation = 0;
 
   constructor(private readonly options: DeltaXdsServerOptions<TCaller>) {
+    this.throttle = new PushThrottle(options.largeResponsesInFlight);
     this.debouncer = new ChangeDebouncer((typeUrls, names) => this.deliver(typeUrls, names), {
       quietMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
       maxDelayMs: options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
@@ -103,6 +108,7 @@ export class DeltaXdsServer<TCaller = unknown> {
       logger: this.options.logger,
       stats: this.stats_,
       encoded: this.encoded,
+      throttle: this.throttle,
       metrics: this.options.metrics,
       systemVersion: () => String(this.generation),
       onFinished: (s) => this.sessions.delete(s),

@@ -5,6 +5,7 @@ import type { Logger } from '../../telemetry/logger';
 import { assembleDeltaResponse } from '../../xds/delta-response-parts';
 import type { DeltaDiscoveryRequest } from '../../xds/types';
 import type { EncodedResources } from './encoded-resources';
+import { LARGE_RESPONSE_RESOURCES, type PushSlot, type PushThrottle } from './push-throttle';
 import type { PushStats } from './push-stats';
 import { TypeSubscription } from './type-subscription';
 import type { CatalogSnapshot, ChangedNames, ResourceCatalog, XdsAuthenticator, XdsClientDebug, XdsClientInfo, XdsPushMetrics } from './types';
@@ -20,6 +21,8 @@ export interface StreamSessionDeps<TCaller> {
   readonly stats: PushStats;
   /** Shared by every stream of the server. */
   readonly encoded: EncodedResources;
+  /** Shared by every stream of the server: how many large responses may be unanswered at once. */
+  readonly throttle: PushThrottle;
   readonly metrics?: XdsPushMetrics;
   /** Debug-only system_version_info stamped on responses. */
   readonly systemVersion: () => string;
@@ -42,6 +45,10 @@ export class XdsStreamSession<TCaller> {
   private readonly types = new Map<string, TypeSubscription>();
   private nonceCounter = 0;
   private finished = false;
+  /** Subscriptions whose large response holds a throttle slot, with that response's nonce. */
+  private readonly slots = new Map<TypeSubscription, { readonly nonce: string; readonly slot: PushSlot }>();
+  /** Subscriptions queued for a throttle slot (each at most once). */
+  private readonly awaitingSlot = new Set<TypeSubscription>();
 
   constructor(
     private readonly call: DeltaAdsServerStream,
@@ -137,6 +144,11 @@ export class XdsStreamSession<TCaller> {
       this.types.set(request.typeUrl, subscription);
     }
     const outcome = subscription.applyAck(request, new Date());
+    const held = this.slots.get(subscription);
+    if (held && ((outcome.kind === 'ack' && held.nonce === outcome.nonce) || (outcome.kind === 'nack' && held.nonce === outcome.record.nonce))) {
+      this.slots.delete(subscription);
+      held.slot.release();
+    }
     if (outcome.kind === 'nack') {
       const { nonce, code, message } = outcome.record;
       this.deps.logger.warn(
@@ -166,6 +178,19 @@ export class XdsStreamSession<TCaller> {
     }
     const plan = subscription.plan(snapshot);
     if (!plan) return;
+    let slot: PushSlot | undefined;
+    if (plan.upserts.length >= LARGE_RESPONSE_RESOURCES) {
+      if (this.awaitingSlot.has(subscription)) return;
+      slot = this.deps.throttle.tryAcquire(() => {
+        this.awaitingSlot.delete(subscription);
+        this.push(subscription);
+      });
+      if (!slot) {
+        this.awaitingSlot.add(subscription);
+        this.deps.logger.debug({ nodeId: client.nodeId, typeUrl, resources: plan.upserts.length, queued: this.deps.throttle.queued }, 'large xDS response waits for a push slot');
+        return;
+      }
+    }
 
     const nonce = `${this.deps.streamId}-${++this.nonceCounter}`;
     const versions = new Map<string, string>();
@@ -184,6 +209,7 @@ export class XdsStreamSession<TCaller> {
       nonce,
     });
     subscription.sent(nonce, versions, plan.removals);
+    if (slot) this.slots.set(subscription, { nonce, slot });
     this.call.write(bytes);
 
     const event = {
@@ -209,6 +235,8 @@ export class XdsStreamSession<TCaller> {
     if (this.finished) return;
     this.finished = true;
     this.queued.length = 0;
+    for (const { slot } of this.slots.values()) slot.release();
+    this.slots.clear();
     if (this.client) {
       this.deps.logger.info({ nodeId: this.client.nodeId, streamId: this.deps.streamId, reason }, 'xDS client disconnected');
     }
