@@ -179,6 +179,9 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
       terminator.on('tlsClientError', (error: Error, socket: tls.TLSSocket) => {
         const handshake = this.pending.get(socketKey(socket));
         if (handshake !== undefined) handshake.error ??= error;
+        // With a tlsClientError listener Node leaves the socket open (even on a handshake timeout): a client that never
+        // finishes its handshake would hold a file descriptor for good.
+        socket.destroy();
       });
       this.terminators.set(material, terminator);
     }
