@@ -14,6 +14,7 @@ import { ProcessSampler, type ProcessUsage, type WatchedProcess } from '../l4/pr
 import { findZtunnel } from '../l4/ztunnels';
 import { H1Tool, HTTP_PORT, type LoadResult } from './h1-tool';
 import { l7Report, type PathId, type PathMeasurement } from './l7-report';
+import { profileWaypoint } from './waypoint-profile';
 import {
   clusterManifest, deployWaypoint, findProcess, httpStatus, isWaypoint, MESH_NAMESPACE, PLAIN_NAMESPACE, PODS,
   serviceClusterIp, SERVICE_HOST, startHaproxy, waypointRequests,
@@ -90,7 +91,10 @@ async function runL7(options: BenchOptions, sizes: L7Sizes, dir: string, teardow
   let getStatus = '';
   const ready = Date.now() + WAYPOINT_READY_TIMEOUT_MS;
   while ((getStatus = await httpStatus(meshClient, 'GET', `http://${vip}:${HTTP_PORT}/`, SERVICE_HOST).catch(() => '')) !== '200') {
-    if (Date.now() > ready) throw new PathNotProxied(`GET via the service VIP answered "${getStatus}" for ${WAYPOINT_READY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > ready) {
+      // The cluster's state dir goes away with the teardown: keep what the waypoint said about it in the error.
+      throw new PathNotProxied(`GET via the service VIP answered "${getStatus}" for ${WAYPOINT_READY_TIMEOUT_MS / 1000} s; the waypoint's log ends with:\n${logTail(cluster.stateDir, waypoint.pod)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const postStatus = await httpStatus(meshClient, 'POST', `http://${vip}:${HTTP_PORT}/`, SERVICE_HOST);
@@ -133,7 +137,10 @@ async function runL7(options: BenchOptions, sizes: L7Sizes, dir: string, teardow
     measurements.push({ id: p.id, label: p.label, load, usage });
   }
   if (!isWaypoint(readArgv(waypointPid))) throw new Error(`the waypoint (pid ${waypointPid}) restarted during the run`);
-  return l7Report({
+  const profile = options.profileDir
+    ? await profileWaypoint(tool, { pid: waypointPid, netns: waypointNetns, clientNetns: meshClient, host: vip, serviceHost: SERVICE_HOST }, sizes, options.profileDir, log)
+    : undefined;
+  const report = l7Report({
     connections: sizes.connections,
     warmupSeconds: sizes.warmupSeconds,
     seconds: sizes.seconds,
@@ -144,6 +151,19 @@ async function runL7(options: BenchOptions, sizes: L7Sizes, dir: string, teardow
     checks,
     waypointNode: waypoint.node,
   });
+  return profile ? { ...report, more: [...(report.more ?? []), profile] } : report;
+}
+
+/** The last lines of the waypoint pod's log (local mode writes <ns>_<pod>_<container>.log under the state dir). */
+function logTail(stateDir: string, pod: string, lines = 15): string {
+  try {
+    const dir = path.join(stateDir, 'logs');
+    const file = fs.readdirSync(dir).find((name) => name.startsWith(`${MESH_NAMESPACE}_${pod}_`));
+    if (file === undefined) return '(no log file)';
+    return fs.readFileSync(path.join(dir, file), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (error) {
+    return `(could not read the log: ${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 function readArgv(pid: number): string[] {

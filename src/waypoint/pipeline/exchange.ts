@@ -10,6 +10,7 @@ import type { WaypointMetrics } from '../telemetry/request-metrics';
 import type { ClusterManager } from '../upstream/cluster-runtime';
 import type { UpstreamPool } from '../upstream/http-pool';
 import type { RequestBody } from './request-body';
+import { RequestAbort } from './request-abort';
 
 /** The HBONE tunnel a request arrived on. */
 export interface TunnelContext {
@@ -62,7 +63,7 @@ export class Exchange {
   tries = 0;
   body!: RequestBody;
   /** Aborted when the client goes away; everything the request started listens to it. */
-  readonly abort = new AbortController();
+  readonly abort = new RequestAbort();
   /** Extra response headers (Set-Cookie from consistent hashing). */
   readonly extraResponseHeaders: [string, string][] = [];
   policyDecision?: string;

@@ -10,13 +10,13 @@ import { pickMirrors } from '../filters/mirror/filter';
 import { immediateAnswer } from '../filters/redirect/filter';
 import { applyHeaderOps, rewritePath } from '../filters/rewrite/filter';
 import { deadlineFor } from '../filters/timeout/filter';
-import { requestFacts, type SourceFacts } from '../routing/request-facts';
+import { requestFacts, type RequestFacts, type SourceFacts } from '../routing/request-facts';
 import { selectRoute } from '../routing/select';
 import { EMPTY_POLICY_SET, type RoutingTable } from '../routing/table';
-import { httpLabels } from '../telemetry/labels';
 import { forwardableRequestHeaders, headerBytes } from '../upstream/headers';
 import { Exchange, type ProxyDeps, type TunnelContext } from './exchange';
 import { sendMirror } from './mirror';
+import type { AbortLike } from './request-abort';
 import { RequestBody } from './request-body';
 import { sendLocalReply, streamResponse, type DownstreamResponse, type ResponseRecord } from './respond';
 import { forward, resolveCluster } from './router';
@@ -30,6 +30,17 @@ import { forward, resolveCluster } from './router';
 export const FILTER_ORDER = ['request-id', 'authz', 'route', 'fault', 'redirect', 'rewrite', 'mirror', 'timeout', 'router'] as const;
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+
+/** Source facts per tunnel, for the routing table they were read from: every request on a tunnel has the same peer. */
+const sourceFactsByTunnel = new WeakMap<TunnelContext, { readonly table: RoutingTable; readonly facts: SourceFacts }>();
+
+function tunnelSourceFacts(table: RoutingTable, tunnel: TunnelContext): SourceFacts {
+  const cached = sourceFactsByTunnel.get(tunnel);
+  if (cached !== undefined && cached.table === table) return cached.facts;
+  const facts = sourceFacts(table, tunnel.peer);
+  sourceFactsByTunnel.set(tunnel, { table, facts });
+  return facts;
+}
 
 /** The calling workload as the config knows it: by the tunnel's source address, else by a unique identity. */
 export function sourceFacts(table: RoutingTable, peer: TunnelContext['peer']): SourceFacts {
@@ -45,7 +56,7 @@ export function sourceFacts(table: RoutingTable, peer: TunnelContext['peer']): S
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortLike): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done(): void {
@@ -107,7 +118,7 @@ async function run(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, 
     target: exchange.path,
     authority: exchange.authority,
     headers: exchange.headers as Record<string, string | string[] | undefined>,
-    source: sourceFacts(table, tunnel.peer),
+    source: tunnelSourceFacts(table, tunnel),
     destinationIp: tunnel.destinationIp,
     destinationPort: tunnel.destinationPort,
   });
@@ -133,7 +144,7 @@ async function run(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, 
   const decision = authorize(sets, attributes);
   for (const dry of decision.dryRun) deps.accessLog.info({ requestId: exchange.requestId, policy: dry.policy, action: dry.action, matched: dry.matched }, 'dry-run authorization policy evaluated');
   const audits = audited(sets, attributes);
-  if (audits.length > 0) exchange.policyDecision = `audit:${audits.join(',')}`;
+  if (audits !== undefined) exchange.policyDecision = `audit:${audits.join(',')}`;
   if (!decision.allowed) {
     exchange.policyDecision = decision.policy ?? decision.reason;
     return reply(localReply(403, RBAC_DENIED_BODY, 'RBAC'));
@@ -212,20 +223,25 @@ async function run(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, 
 
 function finish(deps: ProxyDeps, tunnel: TunnelContext, exchange: Exchange, record: ResponseRecord, req: DownstreamRequest): void {
   const durationMs = Date.now() - exchange.startedAt;
-  const facts = exchange.facts;
+  const facts = exchange.facts as RequestFacts | undefined;
   const target = exchange.target;
   const service = target?.kind === 'service' ? target.service.doc : undefined;
-  const labels = httpLabels({
-    sourceIdentity: tunnel.peer.identity,
-    ...(facts?.source.workload ? { source: facts.source.workload } : {}),
-    ...(service ? { service } : {}),
-    ...(exchange.destinationWorkload ? { destination: exchange.destinationWorkload } : target?.kind === 'workload' ? { destination: target.workload } : {}),
-    responseCode: record.status,
-    ...(record.grpcStatus !== undefined ? { grpcStatus: record.grpcStatus } : {}),
-    flags: exchange.flags,
-  });
   const requestBytes = exchange.body.bytesRead + headerBytes(req.headers);
-  deps.metrics.observe({ labels, durationMs, requestBytes, responseBytes: record.bytes });
+  deps.metrics.observe({
+    labels: {
+      sourceIdentity: tunnel.peer.identity,
+      source: facts?.source.workload,
+      service,
+      destination: exchange.destinationWorkload ?? (target?.kind === 'workload' ? target.workload : undefined),
+      responseCode: record.status,
+      grpcStatus: record.grpcStatus,
+      flags: exchange.flags,
+    },
+    durationMs,
+    requestBytes,
+    responseBytes: record.bytes,
+  });
+  if (!deps.accessLog.isLevelEnabled('info')) return;
   deps.accessLog.info(
     {
       requestId: exchange.requestId,

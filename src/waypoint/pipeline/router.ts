@@ -10,6 +10,7 @@ import { CircuitOverflow } from '../upstream/circuit-breaker';
 import type { ClusterRuntime } from '../upstream/cluster-runtime';
 import type { UpstreamProtocol, UpstreamResponse } from '../upstream/http-pool';
 import type { Exchange, ProxyDeps } from './exchange';
+import type { AbortLike } from './request-abort';
 
 /** The router's answer: an upstream response to stream, or a local reply. `release` frees the try's circuit slot. */
 export type RouterResult =
@@ -21,7 +22,7 @@ const NO_HEALTHY = localReply(503, 'no healthy upstream', 'UH');
 const CONNECT_FAILURE = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
 const RESET = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', 'UR');
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortLike): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal.aborted) {
       resolve();
@@ -75,13 +76,13 @@ export function resolveCluster(deps: ProxyDeps, exchange: Exchange, route: Compi
   const table = deps.table();
   const target = exchange.target;
   if (target?.kind === 'workload') return { runtime: deps.clusters.passthrough(table, target.workload, exchange.facts.destinationIp, target.port) };
-  const missing = route?.gatewaySemantics ? localReply(500, '', 'NC') : localReply(503, '', 'NC');
+  const missing = (): { reply: LocalReply } => ({ reply: route?.gatewaySemantics ? localReply(500, '', 'NC') : localReply(503, '', 'NC') });
   const destination = route === undefined ? undefined : pickDestination(route, deps.random);
-  if (destination === undefined) return { reply: missing };
+  if (destination === undefined) return missing();
   const service = table.services.get(destination.host);
   const port = destinationPort(destination, service, exchange.facts.destinationPort);
   const spec = port === undefined ? undefined : table.cluster(destination.host, port, destination.subset);
-  if (spec === undefined) return { reply: missing };
+  if (spec === undefined) return missing();
   if (destination.headers?.request) applyHeaderOps(exchange.headers, destination.headers.request);
   if (destination.headers?.response) exchange.responseOps.push(destination.headers.response);
   return { runtime: deps.clusters.runtime(spec) };
@@ -97,15 +98,18 @@ export async function forward(deps: ProxyDeps, exchange: Exchange, route: Compil
   const protocol = upstreamProtocol(spec, exchange.protocol);
   const retry = route?.retry;
   const hashKey = hashKeyFor(spec, exchange, deps.random);
-  const tried = new Set<string>();
+  // Endpoints earlier tries used; made only when there is a retry.
+  let tried: Set<string> | undefined;
+  let previous: string | undefined;
   const signal = exchange.abort.signal;
   exchange.upstreamCluster = spec.key;
   for (let attempt = 0; ; attempt++) {
+    if (previous !== undefined) (tried ??= new Set()).add(previous);
     const remaining = exchange.deadline === undefined ? Infinity : exchange.deadline - Date.now();
     if (remaining <= 0) return { kind: 'local', reply: UPSTREAM_TIMEOUT };
     let admission;
     // A request waiting for a connection (pending) waits no longer than the route timeout or the client.
-    const waitSignal = Number.isFinite(remaining) ? AbortSignal.any([signal, AbortSignal.timeout(remaining)]) : signal;
+    const waitSignal = Number.isFinite(remaining) ? AbortSignal.any([exchange.abort.toAbortSignal(), AbortSignal.timeout(remaining)]) : signal;
     try {
       admission = await runtime.breaker.admit(protocol === 'http1', waitSignal);
     } catch (error) {
@@ -114,39 +118,46 @@ export async function forward(deps: ProxyDeps, exchange: Exchange, route: Compil
       if (waitSignal.aborted) return { kind: 'local', reply: UPSTREAM_TIMEOUT };
       throw error;
     }
-    const endpoint = runtime.pick({ ...(hashKey !== undefined ? { hashKey } : {}), exclude: tried, random: deps.random });
+    const endpoint = runtime.pick(hashKey !== undefined ? { hashKey, exclude: tried, random: deps.random } : { exclude: tried, random: deps.random });
     if (endpoint === undefined) {
       admission.release();
       return { kind: 'local', reply: NO_HEALTHY };
     }
-    tried.add(endpoint.key);
+    previous = endpoint.key;
     exchange.tries = attempt + 1;
     exchange.upstreamHost = endpoint.key;
     exchange.destinationWorkload = endpoint.workload;
     if (attempt > 0) exchange.headers['x-envoy-attempt-count'] = String(attempt + 1);
     const done = runtime.begin(endpoint.key);
-    const tryAbort = new AbortController();
-    const onClientGone = (): void => tryAbort.abort(signal.reason);
-    signal.addEventListener('abort', onClientGone, { once: true });
     const budget = Math.min(retry?.perTryTimeoutMs ?? Infinity, remaining);
     let timedOut: 'per-try' | 'route' | undefined;
-    const timer = Number.isFinite(budget)
-      ? setTimeout(() => {
-          timedOut = budget === remaining ? 'route' : 'per-try';
-          tryAbort.abort(new UpstreamPerTryTimeout(endpoint.key, budget));
-        }, budget)
-      : undefined;
+    // A try with no time limit ends only when the client goes away: the client's own signal does, with no
+    // per-try controller and listener to make and tear down for every request.
+    let tryAbort: AbortController | undefined;
+    let onClientGone: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    if (Number.isFinite(budget)) {
+      const controller = new AbortController();
+      tryAbort = controller;
+      onClientGone = (): void => controller.abort(signal.reason);
+      signal.addEventListener('abort', onClientGone, { once: true });
+      timer = setTimeout(() => {
+        timedOut = budget === remaining ? 'route' : 'per-try';
+        controller.abort(new UpstreamPerTryTimeout(endpoint.key, budget));
+      }, budget);
+    }
+    const connectTimeoutMs = spec.policy.connectionPool?.connectTimeoutMs;
     let outcome: TryOutcome;
     let response: UpstreamResponse | undefined;
     try {
-      response = await deps.pool.send(endpoint, protocol, { method: exchange.method, path: exchange.path, authority: exchange.authority, headers: exchange.headers }, exchange.body, { signal: tryAbort.signal, ...(spec.policy.connectionPool?.connectTimeoutMs ? { connectTimeoutMs: spec.policy.connectionPool.connectTimeoutMs } : {}) });
+      response = await deps.pool.send(endpoint, protocol, { method: exchange.method, path: exchange.path, authority: exchange.authority, headers: exchange.headers }, exchange.body, connectTimeoutMs ? { signal: tryAbort?.signal ?? signal, connectTimeoutMs } : { signal: tryAbort?.signal ?? signal });
       const grpcStatus = grpcStatusOf(response);
-      outcome = { kind: 'response', status: response.status, ...(grpcStatus !== undefined ? { grpcStatus } : {}) };
+      outcome = grpcStatus !== undefined ? { kind: 'response', status: response.status, grpcStatus } : { kind: 'response', status: response.status };
     } catch (error) {
       outcome = timedOut ? { kind: 'per-try-timeout' } : error instanceof UpstreamConnectFailed ? { kind: 'connect-failure' } : { kind: 'reset' };
     } finally {
       if (timer) clearTimeout(timer);
-      signal.removeEventListener('abort', onClientGone);
+      if (onClientGone) signal.removeEventListener('abort', onClientGone);
     }
     if (signal.aborted) {
       response?.abort();

@@ -160,7 +160,8 @@ export function compileRoutingTable(doc: WaypointConfigDoc, generation: number):
   }
 
   const services = new Map<string, ServiceEntry>();
-  const byVip = new Map<string, { service: ServiceEntry; port: ServicePortDoc }>();
+  // Targets are built here once, not per request.
+  const byVip = new Map<string, Target>();
   const clusters = new Map<string, ClusterSpec>();
   const addService = (service: ServiceDoc, served: boolean, index: number): void => {
     const entry: ServiceEntry = {
@@ -171,7 +172,7 @@ export function compileRoutingTable(doc: WaypointConfigDoc, generation: number):
       policies: compilePolicySet(servicePolicies.get(service.hostname) ?? []),
     };
     services.set(service.hostname, entry);
-    if (served) for (const vip of service.vips) for (const port of service.ports) byVip.set(`${vip}:${port.port}`, { service: entry, port });
+    if (served) for (const vip of service.vips) for (const port of service.ports) byVip.set(`${vip}:${port.port}`, { kind: 'service', service: entry, port });
     const policyFor = (port: number, subset: string | undefined): TrafficPolicyDoc =>
       service.destinationPolicy?.policies.find((p) => p.port === port && p.subset === subset)?.policy ?? {};
     for (const port of service.ports) {
@@ -204,7 +205,7 @@ export function compileRoutingTable(doc: WaypointConfigDoc, generation: number):
     terminationPolicies: compilePolicySet(doc.policies.filter((p) => p.attachment.kind === 'termination')),
     target(ip, port) {
       const vip = byVip.get(`${ip}:${port}`);
-      if (vip) return { kind: 'service', service: vip.service, port: vip.port };
+      if (vip) return vip;
       const workload = direct.get(ip);
       return workload ? { kind: 'workload', workload, port } : undefined;
     },

@@ -22,6 +22,8 @@ export class PairEnd extends Duplex {
   timeout = 0;
   private writeWaiter: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Epoch ms of the last activity; the idle timer checks it when it fires instead of being re-armed on every write. */
+  private lastActive = 0;
 
   constructor(address?: PairAddress) {
     super({ allowHalfOpen: true });
@@ -68,7 +70,14 @@ export class PairEnd extends Duplex {
 
   setTimeout(ms: number, callback?: () => void): this {
     this.timeout = ms;
-    if (callback) this.once('timeout', callback);
+    // As net.Socket does: 0 turns the timeout off and removes the callback rather than adding it.
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    // A new idle limit starts counting now.
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.touch();
     return this;
   }
@@ -95,11 +104,25 @@ export class PairEnd extends Duplex {
     else this.once('end', () => this.destroy());
   }
 
-  /** Restarts the idle timer; activity in either direction counts. */
+  /** Restarts the idle clock; activity in either direction counts. */
   touch(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = this.timeout > 0 && !this.destroyed ? setTimeout(() => this.emit('timeout'), this.timeout) : undefined;
-    this.idleTimer?.unref();
+    if (this.timeout <= 0) return;
+    this.lastActive = Date.now();
+    if (this.idleTimer === undefined && !this.destroyed) this.armIdle(this.timeout);
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => this.idleTimerFired(), ms);
+    this.idleTimer.unref();
+  }
+
+  /** Emits 'timeout' after `timeout` ms without activity; activity since the timer was armed pushes it back. */
+  private idleTimerFired(): void {
+    this.idleTimer = undefined;
+    if (this.destroyed || this.timeout <= 0) return;
+    const idle = Date.now() - this.lastActive;
+    if (idle >= this.timeout) this.emit('timeout');
+    else this.armIdle(this.timeout - idle);
   }
 }
 

@@ -6,11 +6,11 @@ const UNKNOWN = 'unknown';
 
 export interface LabelInput {
   readonly sourceIdentity: string;
-  readonly source?: WorkloadDoc;
-  readonly service?: Pick<ServiceDoc, 'hostname' | 'namespace' | 'name'>;
-  readonly destination?: WorkloadDoc;
+  readonly source?: WorkloadDoc | undefined;
+  readonly service?: Pick<ServiceDoc, 'hostname' | 'namespace' | 'name'> | undefined;
+  readonly destination?: WorkloadDoc | undefined;
   readonly responseCode: number;
-  readonly grpcStatus?: string;
+  readonly grpcStatus?: string | undefined;
   readonly flags: string;
 }
 

@@ -1,6 +1,8 @@
 // Istio's standard HTTP metrics as a waypoint reports them (reporter="waypoint"), in a prom-client registry owned by one waypoint process.
 import { PEER_LABELS } from '../../telemetry/istio-labels';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
+import { HttpSeriesStore, SeriesCounter, SeriesHistogram } from './http-series';
+import type { LabelInput } from './labels';
 
 export const HTTP_LABELS = [
   'reporter',
@@ -24,7 +26,8 @@ const DURATION_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000
 const SIZE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 
 export interface RequestObservation {
-  readonly labels: HttpLabels;
+  /** What the labels are built from; the label object itself is built once per distinct label set. */
+  readonly labels: LabelInput;
   readonly durationMs: number;
   readonly requestBytes: number;
   readonly responseBytes: number;
@@ -32,10 +35,12 @@ export interface RequestObservation {
 
 export class WaypointMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<HttpLabelName>;
-  readonly duration: Histogram<HttpLabelName>;
-  readonly requestBytes: Histogram<HttpLabelName>;
-  readonly responseBytes: Histogram<HttpLabelName>;
+  /** The request metrics' cells, one per label set (see http-series.ts for why not prom-client's own). */
+  readonly http = new HttpSeriesStore(DURATION_BUCKETS, SIZE_BUCKETS);
+  readonly requests: SeriesCounter;
+  readonly duration: SeriesHistogram;
+  readonly requestBytes: SeriesHistogram;
+  readonly responseBytes: SeriesHistogram;
   readonly tcpOpened: Counter<TcpLabelName>;
   readonly tcpClosed: Counter<TcpLabelName>;
   readonly tcpSent: Counter<TcpLabelName>;
@@ -43,10 +48,11 @@ export class WaypointMetrics {
 
   constructor() {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'istio_requests_total', help: 'Total requests handled by the waypoint', labelNames: HTTP_LABELS, registers });
-    this.duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration in milliseconds', labelNames: HTTP_LABELS, buckets: DURATION_BUCKETS, registers });
-    this.requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request size (headers and body) in bytes', labelNames: HTTP_LABELS, buckets: SIZE_BUCKETS, registers });
-    this.responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response size (headers and body) in bytes', labelNames: HTTP_LABELS, buckets: SIZE_BUCKETS, registers });
+    this.requests = new SeriesCounter('istio_requests_total', 'Total requests handled by the waypoint', this.http);
+    this.duration = new SeriesHistogram('istio_request_duration_milliseconds', 'Request duration in milliseconds', this.http, (s) => s.duration);
+    this.requestBytes = new SeriesHistogram('istio_request_bytes', 'Request size (headers and body) in bytes', this.http, (s) => s.requestBytes);
+    this.responseBytes = new SeriesHistogram('istio_response_bytes', 'Response size (headers and body) in bytes', this.http, (s) => s.responseBytes);
+    for (const metric of [this.requests, this.duration, this.requestBytes, this.responseBytes]) metric.register(this.registry);
     const tcp = (name: string, help: string): Counter<TcpLabelName> => new Counter({ name, help, labelNames: TCP_LABELS, registers });
     this.tcpOpened = tcp('istio_tcp_connections_opened_total', 'TCP connections opened through the waypoint');
     this.tcpClosed = tcp('istio_tcp_connections_closed_total', 'TCP connections closed through the waypoint');
@@ -55,10 +61,10 @@ export class WaypointMetrics {
   }
 
   observe(observation: RequestObservation): void {
-    const { labels } = observation;
-    this.requests.inc(labels);
-    this.duration.observe(labels, observation.durationMs);
-    this.requestBytes.observe(labels, observation.requestBytes);
-    this.responseBytes.observe(labels, observation.responseBytes);
+    const series = this.http.seriesFor(observation.labels);
+    series.requests += 1;
+    series.duration.observe(observation.durationMs);
+    series.requestBytes.observe(observation.requestBytes);
+    series.responseBytes.observe(observation.responseBytes);
   }
 }

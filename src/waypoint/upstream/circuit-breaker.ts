@@ -1,5 +1,6 @@
 // Circuit breaking per cluster (Envoy's thresholds from DestinationRule connectionPool): overflow is answered at once with 503 and x-envoy-overloaded.
 import type { ConnectionPoolDoc } from '../config/types';
+import type { AbortLike } from '../pipeline/request-abort';
 
 const UNLIMITED = 2 ** 32 - 1;
 
@@ -69,7 +70,7 @@ export class CircuitBreaker {
    * Admits one try. HTTP/1.1 tries also take a connection slot, waiting (as a pending request) when all are busy.
    * Rejects with CircuitOverflow when a limit is full, or with `signal`'s reason when the caller gives up.
    */
-  admit(http1: boolean, signal?: AbortSignal): Promise<Admission> {
+  admit(http1: boolean, signal?: AbortLike): Promise<Admission> {
     if (this.requests >= this.limits.maxRequests) return Promise.reject(new CircuitOverflow(this.cluster, 'maxRequests'));
     this.requests += 1;
     let released = false;

@@ -19,8 +19,12 @@ export class ClusterRuntime {
   private balancer: LoadBalancer;
   private balancerSignature: string;
   private readonly active = new Map<string, number>();
+  /** The spec's healthy endpoints, kept per spec rather than filtered for every request. */
+  private healthy: readonly EndpointSpec[];
+  private readonly activeRequests = (key: string): number => this.active.get(key) ?? 0;
 
   constructor(private current: ClusterSpec) {
+    this.healthy = current.endpoints.filter((e) => e.healthy);
     this.breaker = new CircuitBreaker(current.key, circuitLimits(current.policy.connectionPool));
     this.outliers = new OutlierDetector(current.policy.outlierDetection);
     this.balancer = createLoadBalancer(current.policy.loadBalancer);
@@ -34,6 +38,7 @@ export class ClusterRuntime {
   /** Takes a new push's spec for the same cluster: limits and policies change, counters and ejections stay. */
   update(spec: ClusterSpec): void {
     this.current = spec;
+    this.healthy = spec.endpoints.filter((e) => e.healthy);
     this.breaker.update(circuitLimits(spec.policy.connectionPool));
     this.outliers.update(spec.policy.outlierDetection, spec.endpoints.map((e) => e.key));
     const signature = JSON.stringify(spec.policy.loadBalancer ?? null);
@@ -49,9 +54,9 @@ export class ClusterRuntime {
    */
   pick(options: PickOptions = {}): EndpointSpec | undefined {
     const now = options.now ?? Date.now();
-    const healthy = this.current.endpoints.filter((e) => e.healthy);
+    const healthy = this.healthy;
     if (healthy.length === 0) return undefined;
-    let usable = healthy.filter((e) => !this.outliers.isEjected(e.key, now));
+    let usable = healthy.some((e) => this.outliers.isEjected(e.key, now)) ? healthy.filter((e) => !this.outliers.isEjected(e.key, now)) : healthy;
     if (this.outliers.panics(usable.length, healthy.length)) usable = healthy;
     if (usable.length === 0) return undefined;
     const exclude = options.exclude;
@@ -61,7 +66,7 @@ export class ClusterRuntime {
     }
     return this.balancer.pick(usable, healthy, {
       ...(options.hashKey !== undefined ? { hashKey: options.hashKey } : {}),
-      activeRequests: (key) => this.active.get(key) ?? 0,
+      activeRequests: this.activeRequests,
       random: options.random ?? Math.random,
     });
   }
@@ -80,7 +85,7 @@ export class ClusterRuntime {
   }
 
   report(endpoint: string, result: OutlierResult, now = Date.now()): EjectionEvent | undefined {
-    return this.outliers.report(endpoint, result, this.current.endpoints.filter((e) => e.healthy).length, now);
+    return this.outliers.report(endpoint, result, this.healthy.length, now);
   }
 }
 

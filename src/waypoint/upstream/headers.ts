@@ -4,12 +4,26 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 /** Connection-specific headers (RFC 9110 7.6.1) plus the ones HTTP/2 forbids. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate', 'proxy-authorization', 'http2-settings', 'host']);
 
+const CLOSE_ONLY: ReadonlySet<string> = new Set(['close']);
+
+/** Header names a Connection header lists (which are hop-by-hop too); undefined when it lists none. */
+function connectionNamed(connection: string | string[] | undefined): ReadonlySet<string> | undefined {
+  if (connection === undefined) return undefined;
+  const value = String(connection).toLowerCase();
+  // The usual values: no set to build per request.
+  if (value === 'keep-alive') return undefined;
+  if (value === 'close') return CLOSE_ONLY;
+  const named = new Set(value.split(',').map((h) => h.trim()).filter(Boolean));
+  return named.size > 0 ? named : undefined;
+}
+
 /** Request headers to forward: no pseudo or hop-by-hop headers (plus any the Connection header names); `te: trailers` kept for gRPC. */
 export function forwardableRequestHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const named = new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || named.has(name)) continue;
+  const named = connectionNamed(headers.connection);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || named?.has(name)) continue;
     out[name] = value;
   }
   const te = headers.te;
@@ -20,9 +34,10 @@ export function forwardableRequestHeaders(headers: IncomingHttpHeaders): Outgoin
 /** Response headers to pass back: no pseudo or hop-by-hop headers. */
 export function forwardableResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const named = new Set(String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.startsWith(':') || (HOP_BY_HOP.has(name) && name !== 'host') || named.has(name)) continue;
+  const named = connectionNamed(headers.connection);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name.charCodeAt(0) === 58 /* ':' */ || (HOP_BY_HOP.has(name) && name !== 'host') || named?.has(name)) continue;
     out[name] = value;
   }
   return out;
@@ -31,9 +46,11 @@ export function forwardableResponseHeaders(headers: IncomingHttpHeaders): Outgoi
 /** Rough header size in bytes (names, values, ": " and CRLF), for istio_request_bytes / istio_response_bytes. */
 export function headerBytes(headers: IncomingHttpHeaders | OutgoingHttpHeaders): number {
   let n = 0;
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) n += name.length + String(v).length + 4;
+    if (Array.isArray(value)) for (const v of value) n += name.length + String(v).length + 4;
+    else n += name.length + String(value).length + 4;
   }
   return n;
 }

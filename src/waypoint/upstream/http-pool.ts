@@ -4,6 +4,7 @@ import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import { formatAuthority } from '../../hbone/authority';
 import { UpstreamConnectFailed, UpstreamReset } from '../errors';
+import type { AbortLike } from '../pipeline/request-abort';
 import type { RequestBody } from '../pipeline/request-body';
 import type { UpstreamConnector, UpstreamEndpoint } from './connector';
 import { forwardableResponseHeaders } from './headers';
@@ -38,7 +39,7 @@ export interface UpstreamPoolOptions {
 }
 
 export interface SendOptions {
-  readonly signal: AbortSignal;
+  readonly signal: AbortLike;
   readonly connectTimeoutMs?: number;
   /** False for mirrors: a slow copy must never slow the client's upload. Default true. */
   readonly critical?: boolean;
@@ -65,6 +66,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 export class UpstreamPool {
   private readonly agents = new Map<string, http.Agent>();
+  /** The same agents by endpoint object (the routing table's, stable between pushes): no key string per request. */
+  private agentByEndpoint = new WeakMap<UpstreamEndpoint, http.Agent>();
   private readonly sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
   private readonly idleTimeoutMs: number;
   private readonly connectTimeoutMs: number;
@@ -97,6 +100,7 @@ export class UpstreamPool {
     this.closed = true;
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+    this.agentByEndpoint = new WeakMap();
     for (const session of this.sessions.values()) session.then((s) => s.destroy(), () => undefined);
     this.sessions.clear();
   }
@@ -114,11 +118,15 @@ export class UpstreamPool {
   }
 
   private agentFor(endpoint: UpstreamEndpoint, connectTimeoutMs: number | undefined): http.Agent {
+    const known = this.agentByEndpoint.get(endpoint);
+    if (known !== undefined) return known;
     const key = formatAuthority(endpoint.ip, endpoint.port);
     let agent = this.agents.get(key);
     if (agent === undefined) {
       const pool = this;
       const created = new http.Agent({ keepAlive: true, timeout: this.idleTimeoutMs, scheduling: 'lifo' });
+      // One agent per endpoint: every request has the same pool name, so skip building it from the options.
+      created.getName = () => key;
       // The agent asks for a socket with a callback; ours comes from the connector (an HBONE tunnel in production).
       (created as unknown as { createConnection: unknown }).createConnection = (_options: unknown, callback: (error: Error | null, socket?: unknown) => void): undefined => {
         pool.connect(endpoint, connectTimeoutMs).then(
@@ -130,14 +138,14 @@ export class UpstreamPool {
       agent = created;
       this.agents.set(key, agent);
     }
+    this.agentByEndpoint.set(endpoint, agent);
     return agent;
   }
 
   private sendHttp1(endpoint: UpstreamEndpoint, head: UpstreamRequestHead, body: RequestBody, options: SendOptions): Promise<UpstreamResponse> {
-    const where = formatAuthority(endpoint.ip, endpoint.port);
     return new Promise((resolve, reject) => {
       if (this.closed) {
-        reject(new UpstreamConnectFailed(where, new Error('the upstream pool is closed')));
+        reject(new UpstreamConnectFailed(formatAuthority(endpoint.ip, endpoint.port), new Error('the upstream pool is closed')));
         return;
       }
       const request = http.request({
@@ -184,7 +192,7 @@ export class UpstreamPool {
         options.signal.removeEventListener('abort', onAbort);
         detach();
         if (responded) return;
-        reject(error instanceof UpstreamConnectFailed ? error : new UpstreamReset(where, error));
+        reject(error instanceof UpstreamConnectFailed ? error : new UpstreamReset(formatAuthority(endpoint.ip, endpoint.port), error));
       });
     });
   }

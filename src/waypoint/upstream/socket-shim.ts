@@ -20,10 +20,22 @@ export function asSocket(stream: Duplex): net.Socket {
   const s = stream as SocketLike;
   let timer: NodeJS.Timeout | undefined;
   let idleMs = 0;
-  const arm = (): void => {
-    if (timer) clearTimeout(timer);
-    timer = idleMs > 0 && !s.destroyed ? setTimeout(() => s.emit('timeout'), idleMs) : undefined;
-    timer?.unref();
+  // The timer is not re-armed for every chunk: it checks the last activity when it fires.
+  let lastActive = 0;
+  const schedule = (ms: number): void => {
+    timer = setTimeout(fired, ms);
+    timer.unref();
+  };
+  const fired = (): void => {
+    timer = undefined;
+    if (idleMs <= 0 || s.destroyed) return;
+    const idle = Date.now() - lastActive;
+    if (idle >= idleMs) s.emit('timeout');
+    else schedule(idleMs - idle);
+  };
+  const touch = (): void => {
+    lastActive = Date.now();
+    if (timer === undefined && idleMs > 0 && !s.destroyed) schedule(idleMs);
   };
   s.setKeepAlive ??= () => s;
   s.setNoDelay ??= () => s;
@@ -32,11 +44,18 @@ export function asSocket(stream: Duplex): net.Socket {
   s.setTimeout ??= (ms: number, callback?: () => void) => {
     idleMs = ms;
     s.timeout = ms;
-    if (callback) s.once('timeout', callback);
-    arm();
+    // As net.Socket does: 0 turns the timeout off and removes the callback (the HTTP client passes its
+    // per-request timeout callback this way when a response ends; adding it instead leaked one per request).
+    if (callback) {
+      if (ms === 0) s.removeListener('timeout', callback);
+      else s.once('timeout', callback);
+    }
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    touch();
     return s;
   };
-  s.on('data', () => idleMs > 0 && arm());
+  s.on('data', () => idleMs > 0 && touch());
   s.once('close', () => timer && clearTimeout(timer));
   return s as unknown as net.Socket;
 }

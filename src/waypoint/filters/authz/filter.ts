@@ -54,7 +54,11 @@ export function authorize(sets: readonly CompiledPolicySet[], attributes: AuthzA
   return { allowed: true, dryRun };
 }
 
-/** AUDIT policies that match, for the access log (Istio would send them to an audit sink). */
-export function audited(sets: readonly CompiledPolicySet[], attributes: AuthzAttributes): string[] {
-  return sets.flatMap((set) => set.audit.filter((p) => matches(p, attributes)).map((p) => p.name));
+/** AUDIT policies that match, for the access log (Istio would send them to an audit sink); undefined when none does. */
+export function audited(sets: readonly CompiledPolicySet[], attributes: AuthzAttributes): string[] | undefined {
+  let names: string[] | undefined;
+  for (const set of sets) {
+    for (const policy of set.audit) if (matches(policy, attributes)) (names ??= []).push(policy.name);
+  }
+  return names;
 }
