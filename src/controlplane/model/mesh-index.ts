@@ -121,6 +121,12 @@ export class MeshIndex {
         services.add(key);
         this.podsIn(namespace).forEach((pod) => pods.add(pod));
         waypointsMayChange = true;
+      } else if (kind === 'Node') {
+        // A node's topology labels are its pods' locality.
+        const node = key.slice('Node/'.length);
+        for (const podKeys of this.podKeysByNamespace.values()) {
+          for (const pod of podKeys) if ((this.objects.get(pod)?.spec as PodSpec | undefined)?.nodeName === node) pods.add(pod);
+        }
       } else if (kind === 'Gateway') {
         waypointsMayChange = true;
       } else if (kind === 'AuthorizationPolicy' && namespace) {
@@ -317,8 +323,10 @@ export class MeshIndex {
       const namespace = pod.metadata.namespace ?? 'default';
       const namespaceObject = this.objects.get(`Namespace/${namespace}`);
       const services = [...(this.serviceKeysByNamespace.get(namespace) ?? [])].map((serviceKey) => this.objects.get(serviceKey)).filter((s): s is Resource<ServiceSpec> => s !== undefined);
+      const nodeName = (pod.spec as PodSpec | undefined)?.nodeName;
       model = workloadModel(pod, {
         namespaceLabels: namespaceObject?.metadata.labels,
+        nodeLabels: nodeName ? this.objects.get(`Node/${nodeName}`)?.metadata.labels : undefined,
         services,
         selectorPolicies: this.selectorPoliciesFor(namespace, pod.metadata.labels ?? {}),
         trustDomain: this.options.trustDomain,

@@ -1,5 +1,5 @@
 // The control plane's model of the mesh: what each workload and service is, independent of where it came from and of xDS.
-import type { AppProtocol, Authorization, ProtoInput, WorkloadType } from '../../xds';
+import type { AppProtocol, Authorization, LoadBalancingMode, LoadBalancingScope, ProtoInput, WorkloadType } from '../../xds';
 
 export interface PortModel {
   readonly servicePort: number;
@@ -41,6 +41,22 @@ export interface WorkloadModel {
   readonly proxyProtocol: boolean;
   /** Names ("ns/name") of selector-scoped authorizations that apply to this workload. */
   readonly selectorPolicies: readonly string[];
+  /** From its node's topology labels; undefined when the node has none (or is unknown). */
+  readonly locality?: LocalityModel;
+  /** Shares its node's network namespace (and address). */
+  readonly hostNetwork: boolean;
+}
+
+export interface LocalityModel {
+  readonly region: string;
+  readonly zone: string;
+  readonly subzone: string;
+}
+
+/** How a client's ztunnel picks among a service's endpoints: preferred scopes in order, and what to do when none match. */
+export interface LoadBalancingModel {
+  readonly routingPreference: readonly LoadBalancingScope[];
+  readonly mode: LoadBalancingMode;
 }
 
 export interface ServiceModel {
@@ -52,6 +68,8 @@ export interface ServiceModel {
   readonly selector?: Readonly<Record<string, string>>;
   /** The waypoint for traffic addressed to this service. */
   readonly waypoint?: WaypointRef;
+  /** From spec.trafficDistribution, Istio's traffic-distribution annotation, or internalTrafficPolicy: Local. */
+  readonly loadBalancing?: LoadBalancingModel;
 }
 
 /** One istio.security.Authorization the control plane pushes, with what decides where it applies. */

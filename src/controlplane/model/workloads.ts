@@ -1,8 +1,8 @@
 // Pure conversions from cluster objects to the model: a Pod to a WorkloadModel, a Service to a ServiceModel.
 import type { PodSpec, Resource, ServiceSpec } from '../../api';
 import { INBOUND_PROXY_PROTOCOL_ANNOTATION, isAmbientPod } from '../../api/mesh-labels';
-import type { AppProtocol, WorkloadType } from '../../xds';
-import { CLUSTER_ID, type PortModel, type ServiceModel, type WaypointRef, type WorkloadModel } from './types';
+import type { AppProtocol, LoadBalancingScope, WorkloadType } from '../../xds';
+import { CLUSTER_ID, type LoadBalancingModel, type LocalityModel, type PortModel, type ServiceModel, type WaypointRef, type WorkloadModel } from './types';
 
 interface PodStatusShape {
   podIP?: string;
@@ -33,8 +33,38 @@ export function serviceHostname(name: string, namespace: string): string {
   return `${name}.${namespace}.svc.cluster.local`;
 }
 
+/** Istio's annotation, which wins over spec.trafficDistribution (and works on clusters that predate the field). */
+export const TRAFFIC_DISTRIBUTION_ANNOTATION = 'networking.istio.io/traffic-distribution';
+const CLOSE_SCOPES: readonly LoadBalancingScope[] = ['NETWORK', 'REGION', 'ZONE', 'SUBZONE'];
+
+/**
+ * As istiod translates them: PreferClose (and its newer name PreferSameZone) fails over from the closest endpoints
+ * outward; PreferSameNode adds the node; internalTrafficPolicy Local keeps traffic on the node or nowhere.
+ */
+export function loadBalancingOf(service: Resource<ServiceSpec>): LoadBalancingModel | undefined {
+  const spec = service.spec as ServiceSpec & { trafficDistribution?: string; internalTrafficPolicy?: string };
+  const distribution = service.metadata.annotations?.[TRAFFIC_DISTRIBUTION_ANNOTATION] ?? spec.trafficDistribution;
+  if (distribution === 'PreferClose' || distribution === 'PreferSameZone') return { routingPreference: CLOSE_SCOPES, mode: 'FAILOVER' };
+  if (distribution === 'PreferSameNode') return { routingPreference: [...CLOSE_SCOPES, 'NODE'], mode: 'FAILOVER' };
+  if (spec.internalTrafficPolicy === 'Local') return { routingPreference: ['NODE'], mode: 'STRICT' };
+  return undefined;
+}
+
+export const REGION_LABEL = 'topology.kubernetes.io/region';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+export const SUBZONE_LABEL = 'topology.istio.io/subzone';
+
+/** A workload's locality, from its node's topology labels as Istio reads them. */
+export function localityOf(nodeLabels: Readonly<Record<string, string>> | undefined): LocalityModel | undefined {
+  const region = nodeLabels?.[REGION_LABEL] ?? '';
+  const zone = nodeLabels?.[ZONE_LABEL] ?? '';
+  const subzone = nodeLabels?.[SUBZONE_LABEL] ?? '';
+  return region || zone || subzone ? { region, zone, subzone } : undefined;
+}
+
 export function serviceModel(service: Resource<ServiceSpec>, waypoint?: WaypointRef): ServiceModel {
   const spec = service.spec as ServiceSpec;
+  const loadBalancing = loadBalancingOf(service);
   const namespace = service.metadata.namespace ?? 'default';
   const vips = spec.clusterIP && spec.clusterIP !== 'None' ? [spec.clusterIP] : [];
   return {
@@ -49,6 +79,7 @@ export function serviceModel(service: Resource<ServiceSpec>, waypoint?: Waypoint
     })),
     selector: spec.selector,
     waypoint,
+    ...(loadBalancing ? { loadBalancing } : {}),
   };
 }
 
@@ -78,6 +109,8 @@ function owningWorkload(pod: Resource): { name: string; type: WorkloadType } {
 
 export interface WorkloadContext {
   readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** Labels of the Node the pod runs on, when the source has Node objects (Kubernetes). */
+  readonly nodeLabels?: Readonly<Record<string, string>>;
   /** Services in the pod's namespace. */
   readonly services: readonly Resource<ServiceSpec>[];
   readonly selectorPolicies: readonly string[];
@@ -93,6 +126,7 @@ export function workloadModel(pod: Resource<PodSpec>, context: WorkloadContext):
   const spec = pod.spec as PodSpec;
   const namespace = pod.metadata.namespace ?? 'default';
   const labels = pod.metadata.labels ?? {};
+  const locality = localityOf(context.nodeLabels);
   const owner = owningWorkload(pod);
   const services = new Map<string, readonly PortModel[]>();
   for (const service of context.services) {
@@ -120,5 +154,7 @@ export function workloadModel(pod: Resource<PodSpec>, context: WorkloadContext):
     waypoint: context.waypoint,
     proxyProtocol: pod.metadata.annotations?.[INBOUND_PROXY_PROTOCOL_ANNOTATION] === 'v2',
     selectorPolicies: context.selectorPolicies,
+    hostNetwork: spec.hostNetwork === true,
+    ...(locality ? { locality } : {}),
   };
 }

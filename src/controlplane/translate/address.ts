@@ -40,6 +40,8 @@ export function workloadAddress(workload: WorkloadModel): AddressInput {
       waypoint: gatewayAddress(workload.waypoint),
       applicationTunnel: workload.proxyProtocol ? { protocol: 'PROXY', port: 0 } : undefined,
       clusterId: 'Kubernetes',
+      locality: workload.locality ? { ...workload.locality } : undefined,
+      networkMode: workload.hostNetwork ? 'HOST_NETWORK' : 'STANDARD',
     },
   };
 }
@@ -53,6 +55,7 @@ export function serviceAddress(service: ServiceModel): AddressInput {
       addresses: service.vips.map((vip) => ({ network: '', address: ipToBytes(vip) })),
       ports: service.ports.map((port) => ({ ...port })),
       waypoint: gatewayAddress(service.waypoint),
+      loadBalancing: service.loadBalancing ? { routingPreference: [...service.loadBalancing.routingPreference], mode: service.loadBalancing.mode, healthPolicy: 'ONLY_HEALTHY' } : undefined,
     },
   };
 }
