@@ -12,7 +12,8 @@ import { applyHeaderOps, rewritePath } from '../filters/rewrite/filter';
 import { deadlineFor } from '../filters/timeout/filter';
 import { requestFacts, type RequestFacts, type SourceFacts } from '../routing/request-facts';
 import { selectRoute } from '../routing/select';
-import { EMPTY_POLICY_SET, type RoutingTable } from '../routing/table';
+import { EMPTY_POLICY_SET, type CompiledRoute, type RoutingTable } from '../routing/table';
+import type { ClusterRuntime } from '../upstream/cluster-runtime';
 import { forwardableRequestHeaders, headerBytes } from '../upstream/headers';
 import { Exchange, type ProxyDeps, type TunnelContext } from './exchange';
 import { sendMirror } from './mirror';
@@ -101,8 +102,56 @@ export async function handleRequest(deps: ProxyDeps, tunnel: TunnelContext, req:
   }
 }
 
+/** Where the filters left a request: answered by the waypoint itself, or to be forwarded to `runtime`'s cluster. */
+export type Prepared =
+  | { readonly kind: 'answered'; readonly record: ResponseRecord }
+  | { readonly kind: 'forward'; readonly route: CompiledRoute | undefined; readonly runtime: ClusterRuntime };
+
+export interface PrepareOptions {
+  /** An HTTP/1.1 Upgrade (WebSocket): no mirrors, as Envoy does not shadow upgrades. */
+  readonly upgrade?: boolean;
+}
+
 async function run(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, exchange: Exchange, res: DownstreamResponse): Promise<ResponseRecord> {
+  const prepared = await prepareExchange(deps, table, tunnel, exchange, res);
+  if (prepared.kind === 'answered') return prepared.record;
+  const { route, runtime } = prepared;
   const reply = (r: LocalReply): ResponseRecord => sendLocalReply(res, exchange, r);
+  // router.
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const result = await forward(deps, exchange, route, runtime);
+  if (result.kind === 'local') {
+    if (exchange.abort.signal.aborted) {
+      exchange.addFlag('DC');
+      return { status: 0, bytes: 0 };
+    }
+    return reply(result.reply);
+  }
+  try {
+    if (exchange.deadline !== undefined) {
+      // Past the headers, an expired route timeout can only reset the response (Envoy does the same).
+      deadlineTimer = setTimeout(() => {
+        exchange.addFlag('UT');
+        result.response.abort();
+      }, Math.max(0, exchange.deadline - Date.now()));
+    }
+    return await streamResponse(res, exchange, result.response);
+  } catch {
+    exchange.addFlag(exchange.abort.signal.aborted ? 'DC' : 'UPE');
+    return { status: result.response.status, bytes: 0 };
+  } finally {
+    if (deadlineTimer) clearTimeout(deadlineTimer);
+    result.release();
+  }
+}
+
+/**
+ * Every filter before the router, in FILTER_ORDER: request id, authz, route, fault, redirect / direct response,
+ * rewrite and headers, mirror (not for upgrades), timeout; then the cluster to forward to. Local replies are sent
+ * on `res` here.
+ */
+export async function prepareExchange(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, exchange: Exchange, res: DownstreamResponse, options: PrepareOptions = {}): Promise<Prepared> {
+  const reply = (r: LocalReply): Prepared => ({ kind: 'answered', record: sendLocalReply(res, exchange, r) });
 
   // request-id: keep the client's, else mint one; trace headers (traceparent, b3) pass through untouched.
   const incomingId = exchange.headers['x-request-id'];
@@ -163,7 +212,7 @@ async function run(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, 
     if (fault.delayMs > 0) {
       exchange.addFlag('DI');
       await sleep(fault.delayMs, exchange.abort.signal);
-      if (exchange.abort.signal.aborted) return { status: 0, bytes: 0 };
+      if (exchange.abort.signal.aborted) return { kind: 'answered', record: { status: 0, bytes: 0 } };
     }
     if (fault.abort) return reply(fault.abort);
 
@@ -185,48 +234,31 @@ async function run(deps: ProxyDeps, table: RoutingTable, tunnel: TunnelContext, 
     delete exchange.headers[':authority'];
 
     // mirror: fire and forget, before the main try so the copies see the whole body.
-    for (const mirror of pickMirrors(route.mirrors, deps.random)) sendMirror(deps, table, exchange, mirror);
+    if (!options.upgrade) for (const mirror of pickMirrors(route.mirrors, deps.random)) sendMirror(deps, table, exchange, mirror);
 
     // timeout.
     exchange.deadline = deadlineFor(route.timeout, exchange.startedAt);
   }
 
-  // router.
   const cluster = resolveCluster(deps, exchange, route);
   if ('reply' in cluster) return reply(cluster.reply);
-  let deadlineTimer: NodeJS.Timeout | undefined;
-  const result = await forward(deps, exchange, route, cluster.runtime);
-  if (result.kind === 'local') {
-    if (exchange.abort.signal.aborted) {
-      exchange.addFlag('DC');
-      return { status: 0, bytes: 0 };
-    }
-    return reply(result.reply);
-  }
-  try {
-    if (exchange.deadline !== undefined) {
-      // Past the headers, an expired route timeout can only reset the response (Envoy does the same).
-      deadlineTimer = setTimeout(() => {
-        exchange.addFlag('UT');
-        result.response.abort();
-      }, Math.max(0, exchange.deadline - Date.now()));
-    }
-    return await streamResponse(res, exchange, result.response);
-  } catch {
-    exchange.addFlag(exchange.abort.signal.aborted ? 'DC' : 'UPE');
-    return { status: result.response.status, bytes: 0 };
-  } finally {
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    result.release();
-  }
+  return { kind: 'forward', route, runtime: cluster.runtime };
 }
 
-function finish(deps: ProxyDeps, tunnel: TunnelContext, exchange: Exchange, record: ResponseRecord, req: DownstreamRequest): void {
+/** What telemetry records for an upgraded connection besides the response: the bytes the client sent after its request head. */
+export interface FinishExtras {
+  readonly requestBodyBytes?: number;
+  /** The upgrade protocol, for the access log. */
+  readonly upgrade?: string;
+}
+
+/** Records one request: istio_* metrics and one access-log line. */
+export function finish(deps: ProxyDeps, tunnel: TunnelContext, exchange: Exchange, record: ResponseRecord, req: DownstreamRequest, extras: FinishExtras = {}): void {
   const durationMs = Date.now() - exchange.startedAt;
   const facts = exchange.facts as RequestFacts | undefined;
   const target = exchange.target;
   const service = target?.kind === 'service' ? target.service.doc : undefined;
-  const requestBytes = exchange.body.bytesRead + headerBytes(req.headers);
+  const requestBytes = (extras.requestBodyBytes ?? exchange.body.bytesRead) + headerBytes(req.headers);
   deps.metrics.observe({
     labels: {
       sourceIdentity: tunnel.peer.identity,
@@ -249,6 +281,7 @@ function finish(deps: ProxyDeps, tunnel: TunnelContext, exchange: Exchange, reco
       path: req.url,
       upstreamPath: exchange.path,
       protocol: exchange.protocol,
+      ...(extras.upgrade !== undefined ? { upgrade: extras.upgrade } : {}),
       authority: exchange.authority,
       responseCode: record.status,
       ...(record.grpcStatus !== undefined ? { grpcStatus: record.grpcStatus } : {}),

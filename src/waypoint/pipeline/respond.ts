@@ -20,7 +20,8 @@ function isHttp2(res: DownstreamResponse): res is Http2ServerResponse {
   return 'stream' in res;
 }
 
-function finalHeaders(exchange: Exchange, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+/** Upstream or local response headers plus the route's response operations and Set-Cookie from consistent hashing. */
+export function finalHeaders(exchange: Exchange, headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
   for (const ops of exchange.responseOps) applyHeaderOps(headers, ops);
   for (const [name, value] of exchange.extraResponseHeaders) {
     const current = headers[name];

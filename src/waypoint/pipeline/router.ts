@@ -17,10 +17,10 @@ export type RouterResult =
   | { readonly kind: 'upstream'; readonly response: UpstreamResponse; readonly release: () => void }
   | { readonly kind: 'local'; readonly reply: LocalReply };
 
-const OVERFLOW = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', 'UO', { 'x-envoy-overloaded': 'true' });
-const NO_HEALTHY = localReply(503, 'no healthy upstream', 'UH');
-const CONNECT_FAILURE = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
-const RESET = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', 'UR');
+export const OVERFLOW = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', 'UO', { 'x-envoy-overloaded': 'true' });
+export const NO_HEALTHY = localReply(503, 'no healthy upstream', 'UH');
+export const CONNECT_FAILURE = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
+export const RESET = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', 'UR');
 
 function sleep(ms: number, signal: AbortLike): Promise<void> {
   return new Promise((resolve) => {
@@ -46,7 +46,7 @@ export function upstreamProtocol(spec: ClusterSpec, downstream: string): Upstrea
 }
 
 /** The consistent-hash key a DestinationRule asks for; a missing cookie with a TTL is minted and set on the response. */
-function hashKeyFor(spec: ClusterSpec, exchange: Exchange, random: () => number): string | undefined {
+export function hashKeyFor(spec: ClusterSpec, exchange: Exchange, random: () => number): string | undefined {
   const lb = spec.policy.loadBalancer;
   if (lb === undefined || !('consistentHash' in lb)) return undefined;
   const hash = lb.consistentHash;

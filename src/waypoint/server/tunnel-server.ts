@@ -1,13 +1,15 @@
-// Serves the byte stream inside each accepted HBONE tunnel: HTTP/1.1 (keep-alive, pipelining), HTTP/2 prior knowledge (h2c, gRPC), or TCP.
+// Serves the byte stream inside each accepted HBONE tunnel: HTTP/1.1 (keep-alive, pipelining, WebSocket upgrades), HTTP/2 prior knowledge (h2c, gRPC), or TCP.
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { AppProtocolDoc } from '../config/types';
 import type { ProxyDeps, TunnelContext } from '../pipeline/exchange';
 import { handleRequest } from '../pipeline/handler';
+import { handleUpgrade } from '../pipeline/upgrade';
 import { createDuplexPair } from './duplex-pair';
 import { sniff, type SniffedProtocol } from './sniff';
 import { proxyTcp } from './tcp-proxy';
+import { classifyUpgrade, serveWithoutUpgrade } from './upgrade-request';
 
 export interface TunnelServerOptions {
   /** How long to wait for the first bytes before treating a stream as TCP (server-first protocols send nothing). */
@@ -50,8 +52,19 @@ export class TunnelServer {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
-    this.http1.on('upgrade', (_req, socket) => {
-      socket.end('HTTP/1.1 501 Not Implemented\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // Node hands every request with `Connection: upgrade` and `Upgrade` here, its connection detached from the parser.
+    this.http1.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      const tunnel = this.contexts.get(socket);
+      if (tunnel === undefined) {
+        socket.destroy();
+        return;
+      }
+      const kind = classifyUpgrade(req.headers);
+      if (kind === 'h2c') {
+        serveWithoutUpgrade(this.http1, req, socket, head);
+        return;
+      }
+      handleUpgrade(deps, tunnel, req, socket, head, kind).catch((error: unknown) => this.failed(error, () => socket.destroy()));
     });
     this.h2 = http2.createServer({ settings: { maxConcurrentStreams: 100 } });
     this.h2.on('session', (session) => {

@@ -54,3 +54,23 @@ export function headerBytes(headers: IncomingHttpHeaders | OutgoingHttpHeaders):
   }
   return n;
 }
+
+/**
+ * Request headers for an HTTP/1.1 Upgrade sent upstream: the filtered headers (`forwarded`, after route header
+ * operations) plus `Connection: Upgrade` and the client's `Upgrade` value, which are hop-by-hop and dropped for
+ * every other request. The client's transfer-encoding stays too: its bytes after the head are relayed unchanged.
+ */
+export function upgradeRequestHeaders(client: IncomingHttpHeaders, forwarded: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ...forwarded, connection: 'Upgrade' };
+  if (client.upgrade !== undefined) out.upgrade = client.upgrade;
+  if (client['transfer-encoding'] !== undefined) out['transfer-encoding'] = client['transfer-encoding'];
+  return out;
+}
+
+/** Headers of an upstream 101 for the client: the usual response hygiene, then `Connection: Upgrade` and the agreed `Upgrade`. */
+export function switchingProtocolsHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out = forwardableResponseHeaders(upstream);
+  out.connection = 'Upgrade';
+  if (upstream.upgrade !== undefined) out.upgrade = upstream.upgrade;
+  return out;
+}
