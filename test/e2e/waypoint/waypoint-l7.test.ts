@@ -131,6 +131,19 @@ t.test('L7 traffic management through a waypoint', async (t) => {
     t.equal((await curl('client-b', 'http://guarded/items')).status, 403, 'client-b, not named by the ALLOW, is refused');
   });
 
+  await t.test('a WebSocket upgrade passes the waypoint after its policy: 101, then bytes both ways', async (t) => {
+    const upgrade = async (client: string) => {
+      const result = await cluster.exec(client, NS, ['node', fixture('waypoint', 'upgrade-client.js'), 'http://guarded/ws']);
+      if (result.code !== 0) throw new Error(`upgrade-client.js in ${client} failed (${result.code}): ${result.stderr}`);
+      return JSON.parse(result.stdout) as { status: number; echoed?: string };
+    };
+    const allowed = await upgrade('client-a');
+    t.equal(allowed.status, 101, 'client-a (allowed to GET) is switched');
+    t.match(allowed.echoed, /^ping-\d+$/, 'and its bytes come back through the waypoint');
+    t.same(await upgrade('client-b'), { status: 403 }, 'client-b is refused by the L7 policy before any upgrade');
+    await waitFor(() => accessLines().some((line) => line.responseCode === 101), 10_000, () => 'no access line with response code 101');
+  });
+
   await t.test('retries turn a backend failing every other first attempt into all successes', async (t) => {
     const without = await load('client-a', 'http://noretry/', 20);
     t.equal(count(without.statuses, '503'), 10, `without retries half fail: ${JSON.stringify(without.statuses)}`);
