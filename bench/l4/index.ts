@@ -101,7 +101,9 @@ async function runL4(options: BenchOptions, sizes: L4Sizes, dir: string, teardow
   await waitForMesh(tool, meshClient, podIp(MESH_NAMESPACE, 'server-remote'), node2, 'server-remote');
   const idle = [processMemory(node1.pid).rssBytes, processMemory(node2.pid).rssBytes];
 
-  const paths: MeasuredPath[] = measuredPaths({ podNetns, podIp, ztunnels: { node1, node2 }, stunnel });
+  // AMBIT_L4_PATHS=stunnel,ztunnel-cross-node narrows a run to some paths (for quicker A/B comparisons of one change).
+  const only = process.env.AMBIT_L4_PATHS?.split(',').filter((id) => id !== '');
+  const paths: MeasuredPath[] = measuredPaths({ podNetns, podIp, ztunnels: { node1, node2 }, stunnel }).filter((p) => only === undefined || only.includes(p.id));
   const rounds = new Map<PathId, PathRound[]>(paths.map((p) => [p.id, []]));
   for (let round = 1; round <= sizes.rounds; round++) {
     for (const measuredPath of paths) {
@@ -130,7 +132,11 @@ export const l4Benchmark: Benchmark = {
   name: 'l4',
   description: 'L4 data path on a 2-node local cluster: direct vs stunnel TLS 1.3 vs ztunnel (same/cross node); throughput, latency, conn/s, proxy CPU/RSS',
   async run(options: BenchOptions): Promise<BenchReport> {
-    const sizes = options.quick ? QUICK_SIZES : FULL_SIZES;
+    const base = options.quick ? QUICK_SIZES : FULL_SIZES;
+    // AMBIT_L4_ROUNDS and AMBIT_L4_SECONDS (bulk and connection run length) resize a run between --quick and full.
+    const rounds = Number(process.env.AMBIT_L4_ROUNDS ?? base.rounds);
+    const seconds = Number(process.env.AMBIT_L4_SECONDS ?? base.bulkSeconds);
+    const sizes: L4Sizes = { ...base, rounds: rounds > 0 ? rounds : base.rounds, bulkSeconds: seconds > 0 ? seconds : base.bulkSeconds, connectionSeconds: seconds > 0 ? seconds : base.connectionSeconds };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-bench-l4-'));
     const teardowns = new Teardowns();
     try {

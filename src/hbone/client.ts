@@ -192,7 +192,10 @@ export class HboneClientConnection extends EventEmitter<ClientConnectionEvents> 
           }),
         );
       });
-      stream.once('close', () => fail(this.streamLostError(stream)));
+      // Every tunnel's stream closes eventually; the error (a stack capture) is only worth building before the 200.
+      stream.once('close', () => {
+        if (!settled) fail(this.streamLostError(stream));
+      });
     });
   }
 

@@ -56,21 +56,65 @@ export function relay(tunnel: Duplex, upstream: Duplex, progress: RelayProgress 
       if (stream.closed) queueMicrotask(() => sideClosed(side, stream, other));
       else stream.once('close', () => sideClosed(side, stream, other));
     };
-    tunnel.on('data', (chunk: Buffer) => {
-      bytesIn += chunk.length;
-      progress.onBytes?.('in', chunk.length);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      bytesOut += chunk.length;
-      progress.onBytes?.('out', chunk.length);
-    });
     watch('tunnel', tunnel, upstream);
     watch('upstream', upstream, tunnel);
-    tunnel.pipe(upstream, { end: false });
-    upstream.pipe(tunnel, { end: false });
+    pump(tunnel, upstream, (bytes) => {
+      bytesIn += bytes;
+      progress.onBytes?.('in', bytes);
+    });
+    pump(upstream, tunnel, (bytes) => {
+      bytesOut += bytes;
+      progress.onBytes?.('out', bytes);
+    });
     tunnel.once('end', () => propagateEnd(tunnel, upstream));
     upstream.once('end', () => propagateEnd(upstream, tunnel));
   });
+}
+
+// A chunk this big is part of a burst (TLS hands HTTP/2 at most 16 KiB of plaintext at a time, so a bulk transfer
+// arrives as many such chunks per socket read); 1-byte round trips stay far below it and are written at once.
+const COALESCE_MIN_BYTES = 4 * 1024;
+// How much may wait in a socket's write queue before `from` is paused. Above the socket's 16 KiB highWaterMark so
+// that a corked burst is not cut short by a pause; other destinations pause at their own highWaterMark, as pipe does.
+const MAX_CORKED_BYTES = 256 * 1024;
+
+/**
+ * Copies `from` into `to` (like `pipe` with `end: false`) with backpressure. Bursts into a TCP or TLS socket are
+ * corked until the end of this event-loop turn, so the chunks HTTP/2 delivers one 16 KiB TLS record at a time
+ * leave in one writev instead of one write syscall each.
+ */
+function pump(from: Duplex, to: Duplex, count: (bytes: number) => void): void {
+  const coalesce = to instanceof net.Socket;
+  const pauseAt = coalesce ? MAX_CORKED_BYTES : 0;
+  let corked = false;
+  let waiting = false;
+  const uncork = (): void => {
+    corked = false;
+    if (!to.destroyed) to.uncork();
+  };
+  const resume = (): void => {
+    if (!waiting) return;
+    waiting = false;
+    to.off('drain', resume);
+    if (!from.destroyed) from.resume();
+  };
+  from.on('data', (chunk: Buffer) => {
+    count(chunk.length);
+    // Once `to` is gone or finished the bytes have nowhere to go (pipe would have unpiped); `from` keeps being read
+    // so that its end or reset is still seen.
+    if (to.destroyed || to.writableEnded) return;
+    if (coalesce && !corked && chunk.length >= COALESCE_MIN_BYTES) {
+      corked = true;
+      to.cork();
+      setImmediate(uncork);
+    }
+    if (!to.write(chunk) && !waiting && to.writableLength >= pauseAt) {
+      waiting = true;
+      from.pause();
+      to.on('drain', resume);
+    }
+  });
+  to.once('close', resume);
 }
 
 /**

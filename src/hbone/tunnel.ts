@@ -96,7 +96,8 @@ export class HboneTunnel extends Duplex implements TunnelMetadata {
     if (!stream.closed && !cleanEnd) {
       stream.close(error === null ? http2.constants.NGHTTP2_CANCEL : http2.constants.NGHTTP2_CONNECT_ERROR);
     }
-    this.flushPendingWrite(error ?? new Error('the tunnel was destroyed'));
+    // Only a write still waiting for 'drain' needs an error; building one per clean close cost a stack capture each.
+    if (this.pendingWrite !== undefined) this.flushPendingWrite(error ?? new Error('the tunnel was destroyed'));
     callback(error);
   }
 
