@@ -223,7 +223,9 @@ t.test('the processes the manifests start exist in the build', async (t) => {
     { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'waypoint', uid: 'u-1' },
   );
   const command = (waypoint[2].spec as Workload).template.spec.containers[0].command ?? [];
-  t.ok(fs.existsSync(path.join(REPO_ROOT, (command[1] ?? '').slice('/app/'.length))), `the waypoint template runs ${command[1]}`);
+  const script = command.find((word) => word.startsWith('/app/')) ?? '';
+  t.equal(command[0], 'node');
+  t.ok(fs.existsSync(path.join(REPO_ROOT, script.slice('/app/'.length))), `the waypoint template runs ${script}`);
 });
 
 t.test('the waypoint templates render into valid objects owned by the Gateway', async (t) => {
