@@ -2,6 +2,7 @@
 import type { PortMapping, ServiceState, WaypointAddress, WorkloadState } from '../state/model';
 import { spiffeUri } from '../state/model';
 import type { ZtunnelSnapshot } from '../state/snapshot';
+import { eligibleEndpoints, type Placement } from './locality';
 
 export const HBONE_PORT = 15008;
 
@@ -71,8 +72,15 @@ function toWorkload(destination: WorkloadState, port: number, service?: ServiceS
   return { kind: 'hbone', dialIp: ip, dialPort: HBONE_PORT, authority: formatAuthority(ip, port), expectedIdentity: spiffeUri(destination.identity), destination, service };
 }
 
-/** Plans the connection `source` opened to `target` (its SO_ORIGINAL_DST), from one snapshot. */
-export function planOutbound(snapshot: ZtunnelSnapshot, target: OriginalDestination, pick: EndpointPicker = randomEndpoint): OutboundPlan {
+function placementOf(workload: WorkloadState): Placement {
+  return { node: workload.node, network: workload.network, cluster: workload.clusterId, ...workload.locality };
+}
+
+/**
+ * Plans the connection `source` (the client pod's workload, when known) opened to `target` (its SO_ORIGINAL_DST), from
+ * one snapshot.
+ */
+export function planOutbound(snapshot: ZtunnelSnapshot, target: OriginalDestination, pick: EndpointPicker = randomEndpoint, source?: WorkloadState): OutboundPlan {
   const service = snapshot.servicesByVip.get(target.ip);
   if (service) {
     const servicePort = service.ports.find((port) => port.servicePort === target.port);
@@ -80,7 +88,8 @@ export function planOutbound(snapshot: ZtunnelSnapshot, target: OriginalDestinat
     if (service.waypoint) {
       return { kind: 'waypoint', dialIp: service.waypoint.ip, dialPort: service.waypoint.port, authority: formatAuthority(target.ip, target.port), waypoint: service.waypoint, service };
     }
-    const candidates = (snapshot.endpointsByService.get(service.key) ?? []).filter((endpoint) => endpoint.healthy && endpoint.ips.length > 0);
+    const healthy = (snapshot.endpointsByService.get(service.key) ?? []).filter((endpoint) => endpoint.healthy && endpoint.ips.length > 0);
+    const candidates = eligibleEndpoints(healthy, placementOf, source && placementOf(source), service.loadBalancing);
     if (candidates.length === 0) throw new NoHealthyEndpoint(service.key, target.port);
     const endpoint = pick(candidates);
     const plan = toWorkload(endpoint, targetPortFor(endpoint, service, servicePort), service);

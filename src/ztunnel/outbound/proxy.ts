@@ -62,7 +62,7 @@ export class OutboundProxy {
     );
     let plan: OutboundPlan;
     try {
-      plan = planOutbound(snapshot, { ip: target.address, port: target.port });
+      plan = planOutbound(snapshot, { ip: target.address, port: target.port }, undefined, source);
     } catch (error) {
       record.finish({ error: (error as Error).message, responseFlags: 'NR' });
       socket.resetAndDestroy();

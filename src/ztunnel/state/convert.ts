@@ -44,6 +44,9 @@ export function workloadState(name: string, workload: Workload): WorkloadState {
     authorizationPolicies: [...workload.authorizationPolicies],
     waypoint: waypointOf(workload.waypoint, name),
     proxyProtocolPort: workload.applicationTunnel?.protocol === 'PROXY' ? workload.applicationTunnel.port : undefined,
+    network: workload.network,
+    clusterId: workload.clusterId,
+    locality: { region: workload.locality?.region ?? '', zone: workload.locality?.zone ?? '', subzone: workload.locality?.subzone ?? '' },
   };
 }
 
@@ -57,6 +60,9 @@ export function serviceState(name: string, service: Service): ServiceState {
     vips: service.addresses.map((address) => ip(address.address, name)),
     ports: ports(service.ports),
     waypoint: waypointOf(service.waypoint, name),
+    ...(service.loadBalancing && service.loadBalancing.routingPreference.length > 0
+      ? { loadBalancing: { routingPreference: [...service.loadBalancing.routingPreference], mode: service.loadBalancing.mode } }
+      : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 // What the ztunnel knows about the mesh, converted from xDS at the edge: workloads, services and their endpoints.
-import type { AppProtocol } from '../../xds';
+import type { AppProtocol, LoadBalancingMode, LoadBalancingScope } from '../../xds';
 
 export interface Identity {
   readonly trustDomain: string;
@@ -38,6 +38,10 @@ export interface WorkloadState {
   readonly waypoint?: WaypointAddress;
   /** Deliver inbound with a PROXY v2 header (to this port, 0 = the original one) instead of a spoofed source. */
   readonly proxyProtocolPort?: number;
+  readonly network: string;
+  readonly clusterId: string;
+  /** Region/zone/subzone; '' where unknown. */
+  readonly locality: { readonly region: string; readonly zone: string; readonly subzone: string };
 }
 
 export interface ServiceState {
@@ -49,6 +53,8 @@ export interface ServiceState {
   readonly vips: readonly string[];
   readonly ports: readonly PortMapping[];
   readonly waypoint?: WaypointAddress;
+  /** How clients pick among endpoints (trafficDistribution and friends); undefined: any healthy one. */
+  readonly loadBalancing?: { readonly routingPreference: readonly LoadBalancingScope[]; readonly mode: LoadBalancingMode };
 }
 
 export function spiffeUri(identity: Identity): string {

@@ -10,7 +10,8 @@ function w(name: string, ip: string, opts: Partial<WorkloadState> = {}): Workloa
   return {
     uid: `K//Pod/apps/${name}`, name, namespace: 'apps', ips: [ip], identity: { trustDomain: 'cluster.local', namespace: 'apps', serviceAccount: name },
     protocol: 'HBONE', node: 'node-1', healthy: true, canonicalName: name, canonicalRevision: 'v1', workloadName: name,
-    services: new Map([[SVC, [{ servicePort: 80, targetPort: 8080, appProtocol: 'HTTP11' }]]]), authorizationPolicies: [], ...opts,
+    services: new Map([[SVC, [{ servicePort: 80, targetPort: 8080, appProtocol: 'HTTP11' }]]]), authorizationPolicies: [],
+    network: '', clusterId: 'Kubernetes', locality: { region: 'r1', zone: 'z1', subzone: '' }, ...opts,
   };
 }
 
@@ -53,4 +54,19 @@ t.test('a service or workload with a waypoint is sent to the waypoint with the o
 
 t.test('IPv6 authorities are bracketed', async (t) => {
   t.match(planOutbound(snapshot([w('v6', 'fd00::2')]), { ip: 'fd00::2', port: 80 }), { authority: '[fd00::2]:80' });
+});
+
+t.test('a service with a load-balancing preference picks the closest healthy endpoints for the client', async (t) => {
+  const closeFirst: ServiceState = { ...web, loadBalancing: { routingPreference: ['NETWORK', 'REGION', 'ZONE', 'SUBZONE'], mode: 'FAILOVER' } };
+  const client = w('client', '10.44.1.50', { services: new Map() });
+  const sameZone = w('web-1', '10.44.1.2');
+  const otherZone = w('web-2', '10.44.2.2', { node: 'node-2', locality: { region: 'r1', zone: 'z2', subzone: '' } });
+  const dialled = (s: ZtunnelSnapshot, source?: WorkloadState) => new Set(Array.from({ length: 30 }, () => (planOutbound(s, { ip: '10.96.0.10', port: 80 }, undefined, source) as { dialIp: string }).dialIp));
+  t.same([...dialled(snapshot([client, sameZone, otherZone], [closeFirst]), client)], ['10.44.1.2'], 'PreferClose: the same zone only, while it has a healthy endpoint');
+  t.same([...dialled(snapshot([client, { ...sameZone, healthy: false }, otherZone], [closeFirst]), client)], ['10.44.2.2'], 'and fails over when it has none');
+  t.equal(dialled(snapshot([client, sameZone, otherZone], [closeFirst])).size, 2, 'an unknown client gets every endpoint');
+  t.equal(dialled(snapshot([client, sameZone, otherZone], [web]), client).size, 2, 'no preference: every endpoint');
+  const local: ServiceState = { ...web, loadBalancing: { routingPreference: ['NODE'], mode: 'STRICT' } };
+  t.same([...dialled(snapshot([client, sameZone, otherZone], [local]), client)], ['10.44.1.2'], 'internalTrafficPolicy Local: this node only');
+  t.throws(() => planOutbound(snapshot([client, otherZone], [local]), { ip: '10.96.0.10', port: 80 }, undefined, client), { code: 'NO_HEALTHY_ENDPOINT' }, 'and no endpoint when the node has none');
 });
