@@ -6,6 +6,8 @@ import { HbonePool, type HboneTunnel, type SourceIdentity, type SpiffeId } from 
 import { connectInNetns } from '../../../src/native';
 import { CertificateIssuer, generateRootCa, generateWorkloadKey, publicKeyPemOf } from '../../../src/pki';
 import { clusterPids, ECHO_PORT, HBONE_PORT, leftovers, marker, MeshCluster, metricSum, processGone, spiffeId, type AccessLine, type EchoReply } from './mesh-cluster';
+import { waitFor } from '../../helpers/cluster';
+import { fixture } from '../../helpers/repo';
 
 const OPENED = 'istio_tcp_connections_opened_total';
 const FAILED = 'istio_tcp_connections_failed_total';
@@ -172,6 +174,24 @@ t.test('an ambient mesh on two nodes', async (t) => {
         'expecting another identity, the client rejects the server certificate and names the identity it presented',
       );
     });
+  });
+
+  await t.test('internalTrafficPolicy Local keeps a client on its node\'s endpoints; without it both nodes serve', async (t) => {
+    const applied = await mesh.cluster.ambit(['apply', '-f', fixture('mesh', 'node-local.yaml')]);
+    t.equal(applied.code, 0, applied.stderr);
+    await mesh.waitForEnrolled('node-1', 'mesh', ['client-a', 'client-b', 'spread-1']);
+    await mesh.waitForEnrolled('node-2', 'mesh', ['server', 'spread-2']);
+    const servedBy = async (host: string): Promise<Set<string>> => {
+      const pods = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const result = await mesh.curl('mesh', 'client-a', `http://${host}/${i}`);
+        pods.add(result.reply?.pod ?? `failed: ${result.stderr}`);
+      }
+      return pods;
+    };
+    await waitFor(async () => (await servedBy('spread-local')).has('spread-1'), 20_000, () => 'spread-local never answered');
+    t.same([...(await servedBy('spread-local'))], ['spread-1'], 'client-a on node-1 only ever reaches spread-1');
+    t.same([...(await servedBy('spread'))].sort(), ['spread-1', 'spread-2'], 'the plain Service spreads over both');
   });
 
   finished = { mesh, pids: [...(await clusterPids(mesh.names)), mesh.cluster.up.pid ?? 0] };
