@@ -17,7 +17,7 @@ import { NodeTokenAuthenticator } from '../controlplane/ca';
 import { runCniPlugin, StorePodLabelSource } from './mesh-capture';
 import { netnsPath } from './netns';
 import { attachPod, detachPod } from './pod-network';
-import { renderHosts, renderResolvConf, writePodDnsFiles } from './pod-dns';
+import { renderHosts, renderResolvConf, serviceEntryHosts, writePodDnsFiles } from './pod-dns';
 import { PodRunner } from './pod-runner';
 import { chooseNode } from './scheduler';
 import { servicePortRules, serviceNames } from './service-endpoints';
@@ -335,13 +335,13 @@ export class LocalRuntime {
 
   private writeDns(netns: string, pod: Resource, ip: string, snapshot: StoreSnapshot): void {
     const namespace = pod.metadata.namespace ?? 'default';
-    writePodDnsFiles(netns, renderHosts({ namespace, name: pod.metadata.name, ip }, serviceNames(snapshot.objects)), renderResolvConf(namespace));
+    writePodDnsFiles(netns, renderHosts({ namespace, name: pod.metadata.name, ip }, serviceNames(snapshot.objects), serviceEntryHosts(snapshot.objects)), renderResolvConf(namespace));
   }
 
   private async syncServices(snapshot: StoreSnapshot): Promise<void> {
     const rules = servicePortRules(this.withLiveStatus(snapshot));
     for (const proxy of this.proxies.values()) await proxy.sync(rules);
-    const signature = JSON.stringify(serviceNames(snapshot.objects));
+    const signature = JSON.stringify([serviceNames(snapshot.objects), serviceEntryHosts(snapshot.objects)]);
     if (signature !== this.lastDnsSignature) {
       for (const runner of this.runners.values()) this.writeDns(runner.attachment.netns, runner.pod, runner.attachment.ip, snapshot);
       this.lastDnsSignature = signature;

@@ -1,13 +1,22 @@
 // The control plane's incremental index: cluster objects in, encoded xDS resources out, recomputing only what a change touches.
 import { createHash } from 'node:crypto';
-import type { PodSpec, Resource, ServiceSpec } from '../../api';
+import type { PodSpec, Resource, ServiceEntrySpec, ServiceSpec, WorkloadEntrySpec } from '../../api';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, encodeAddress, encodeAuthorization, encodeWaypointConfig, WAYPOINT_TYPE_URL } from '../../xds';
 import type { CatalogEntry } from '../push';
 import { serviceAddress, serviceResourceName, workloadAddress, workloadResourceName } from '../translate/address';
 import type { PolicyTranslator } from '../translate/policies';
 import { serviceWaypoint, waypointsFrom, workloadWaypoint, type WaypointModel } from './waypoints';
-import { ROOT_NAMESPACE, type ServiceModel, type TranslatedPolicy, type WaypointRef, type WorkloadModel, workloadIdentity } from './types';
+import { ROOT_NAMESPACE, type PortModel, type ServiceModel, type TranslatedPolicy, type WaypointRef, type WorkloadModel, workloadIdentity } from './types';
 import { selectorMatches, serviceModel, workloadModel } from './workloads';
+import { serviceEntryServices, serviceEntryServicesForPod, serviceEntryWorkloads } from './service-entries';
+
+/** What one ServiceEntry contributes: a service per host, a workload per inline endpoint. */
+interface ServiceEntryModels {
+  readonly services: readonly ServiceModel[];
+  readonly workloads: readonly WorkloadModel[];
+  /** It has a workloadSelector, so its pods' workloads carry its services. */
+  readonly selectsPods: boolean;
+}
 
 export interface MeshIndexOptions {
   readonly trustDomain: string;
@@ -45,6 +54,8 @@ export class MeshIndex {
   private objects: ReadonlyMap<string, Resource> = new Map();
   private readonly podKeysByNamespace = new Map<string, Set<string>>();
   private readonly serviceKeysByNamespace = new Map<string, Set<string>>();
+  private readonly serviceEntryKeysByNamespace = new Map<string, Set<string>>();
+  private readonly serviceEntryModels = new Map<string, ServiceEntryModels>();
   private readonly workloadsByPod = new Map<string, WorkloadModel>();
   private readonly servicesByKey = new Map<string, ServiceModel>();
   private readonly policiesBySource = new Map<string, TranslatedPolicy>();
@@ -77,11 +88,11 @@ export class MeshIndex {
   }
 
   workloads(): WorkloadModel[] {
-    return [...this.workloadsByPod.values()];
+    return [...this.workloadsByPod.values(), ...[...this.serviceEntryModels.values()].flatMap((models) => models.workloads)];
   }
 
   services(): ServiceModel[] {
-    return [...this.servicesByKey.values()];
+    return [...this.servicesByKey.values(), ...[...this.serviceEntryModels.values()].flatMap((models) => models.services)];
   }
 
   policies(): TranslatedPolicy[] {
@@ -103,6 +114,7 @@ export class MeshIndex {
     const pods = new Set<string>();
     const services = new Set<string>();
     const policies = new Set<string>();
+    const serviceEntries = new Set<string>();
     let peerAuthenticationChanged = false;
     let waypointsMayChange = false;
     for (const key of changed) {
@@ -117,6 +129,12 @@ export class MeshIndex {
         const ns = key.slice('Namespace/'.length);
         this.podsIn(ns).forEach((pod) => pods.add(pod));
         this.servicesIn(ns).forEach((service) => services.add(service));
+        this.serviceEntriesIn(ns).forEach((entry) => serviceEntries.add(entry));
+      } else if (kind === 'ServiceEntry' && namespace) {
+        serviceEntries.add(key);
+        // Pods it selected, or selects now, gain or lose its services; unchanged pods re-encode identically and are not pushed.
+        const selected = this.serviceEntryModels.get(key)?.selectsPods ?? false;
+        if (selected || (this.objects.get(key)?.spec as ServiceEntrySpec | undefined)?.workloadSelector) this.podsIn(namespace).forEach((pod) => pods.add(pod));
       } else if (kind === 'Service' && namespace) {
         services.add(key);
         this.podsIn(namespace).forEach((pod) => pods.add(pod));
@@ -133,6 +151,7 @@ export class MeshIndex {
         policies.add(key);
         const scope = namespace === this.rootNamespace ? [...this.podKeysByNamespace.keys()] : [namespace];
         for (const ns of scope) this.podsIn(ns).forEach((pod) => pods.add(pod));
+        for (const ns of scope) this.serviceEntriesIn(ns).forEach((entry) => serviceEntries.add(entry));
       } else if (kind === 'PeerAuthentication') {
         if (this.objects.has(key)) this.peerAuthenticationKeys.add(key);
         else this.peerAuthenticationKeys.delete(key);
@@ -143,6 +162,7 @@ export class MeshIndex {
       // A waypoint appeared, moved or went: every binding may differ.
       for (const keys of this.podKeysByNamespace.values()) keys.forEach((pod) => pods.add(pod));
       for (const keys of this.serviceKeysByNamespace.values()) keys.forEach((service) => services.add(service));
+      for (const keys of this.serviceEntryKeysByNamespace.values()) keys.forEach((entry) => serviceEntries.add(entry));
     }
     const changedTypes = new Set<string>();
     for (const key of policies) if (this.recomputePolicy(key)) changedTypes.add(AUTHORIZATION_TYPE_URL);
@@ -150,8 +170,10 @@ export class MeshIndex {
       // A PeerAuthentication's meaning depends on the namespace- and mesh-wide ones, so the set is recomputed together.
       if (this.recomputePeerAuthentications()) changedTypes.add(AUTHORIZATION_TYPE_URL);
       for (const podKeys of this.podKeysByNamespace.values()) podKeys.forEach((pod) => pods.add(pod));
+      for (const keys of this.serviceEntryKeysByNamespace.values()) keys.forEach((entry) => serviceEntries.add(entry));
     }
     for (const key of services) if (this.recomputeService(key)) changedTypes.add(ADDRESS_TYPE_URL);
+    for (const key of serviceEntries) if (this.recomputeServiceEntry(key)) changedTypes.add(ADDRESS_TYPE_URL);
     for (const key of pods) if (this.recomputeWorkload(key)) changedTypes.add(ADDRESS_TYPE_URL);
     if (changed.size > 0 && this.rebuildWaypointConfigs()) changedTypes.add(WAYPOINT_TYPE_URL);
     for (const [typeUrl, draft] of this.drafts) this.entries.set(typeUrl, draft);
@@ -160,7 +182,7 @@ export class MeshIndex {
   }
 
   private reindex(key: string, kind: string, namespace: string | undefined): void {
-    const index = kind === 'Pod' ? this.podKeysByNamespace : kind === 'Service' ? this.serviceKeysByNamespace : undefined;
+    const index = kind === 'Pod' ? this.podKeysByNamespace : kind === 'Service' ? this.serviceKeysByNamespace : kind === 'ServiceEntry' ? this.serviceEntryKeysByNamespace : undefined;
     if (!index || !namespace) return;
     const keys = index.get(namespace) ?? new Set<string>();
     if (this.objects.has(key)) keys.add(key);
@@ -175,6 +197,10 @@ export class MeshIndex {
 
   private servicesIn(namespace: string): string[] {
     return [...(this.serviceKeysByNamespace.get(namespace) ?? [])];
+  }
+
+  private serviceEntriesIn(namespace: string): string[] {
+    return [...(this.serviceEntryKeysByNamespace.get(namespace) ?? [])];
   }
 
   private refreshWaypoints(): boolean {
@@ -302,6 +328,52 @@ export class MeshIndex {
     return changed;
   }
 
+  /** A pod's workload plus the services of the ServiceEntries whose workloadSelector selects it. */
+  private withServiceEntries(model: WorkloadModel, namespace: string, labels: Readonly<Record<string, string>>): WorkloadModel {
+    let services: Map<string, readonly PortModel[]> | undefined;
+    for (const key of this.serviceEntriesIn(namespace)) {
+      const entry = this.objects.get(key) as Resource<ServiceEntrySpec> | undefined;
+      if (!entry) continue;
+      for (const [name, ports] of serviceEntryServicesForPod(entry, namespace, labels)) {
+        services ??= new Map(model.services);
+        // A Kubernetes Service of the same name keeps its own ports.
+        if (!services.has(name)) services.set(name, ports);
+      }
+    }
+    return services ? { ...model, services } : model;
+  }
+
+  private recomputeServiceEntry(key: string): boolean {
+    const previous = this.serviceEntryModels.get(key);
+    const entry = this.objects.get(key) as Resource<ServiceEntrySpec> | undefined;
+    let next: ServiceEntryModels | undefined;
+    if (entry) {
+      const namespace = entry.metadata.namespace ?? 'default';
+      const namespaceObject = this.objects.get(`Namespace/${namespace}`);
+      const waypoint = this.waypointRef(serviceWaypoint(entry, namespaceObject, this.waypoints, []));
+      const waypointFor = (endpoint: WorkloadEntrySpec) => {
+        // An endpoint has no object of its own: judge its binding as istiod does, from its labels in the entry's namespace.
+        const stand: Resource = { apiVersion: 'v1', kind: 'Pod', metadata: { name: entry.metadata.name, namespace, labels: endpoint.labels ?? {} }, spec: { containers: [], serviceAccountName: endpoint.serviceAccount } };
+        return this.waypointRef(workloadWaypoint(stand, namespaceObject, this.waypoints));
+      };
+      next = {
+        services: serviceEntryServices(entry, waypoint),
+        workloads: serviceEntryWorkloads(entry, { trustDomain: this.options.trustDomain, selectorPolicies: this.selectorPoliciesFor(namespace, entry.metadata.labels ?? {}), waypointFor }),
+        selectsPods: (entry.spec as ServiceEntrySpec | undefined)?.workloadSelector !== undefined,
+      };
+    }
+    const encoded = new Map<string, Uint8Array>();
+    for (const service of next?.services ?? []) encoded.set(serviceResourceName(service), encodeAddress(serviceAddress(service)));
+    for (const workload of next?.workloads ?? []) encoded.set(workloadResourceName(workload), encodeAddress(workloadAddress(workload)));
+    let changed = false;
+    for (const service of previous?.services ?? []) if (!encoded.has(serviceResourceName(service))) changed = this.put(ADDRESS_TYPE_URL, serviceResourceName(service), undefined) || changed;
+    for (const workload of previous?.workloads ?? []) if (!encoded.has(workloadResourceName(workload))) changed = this.put(ADDRESS_TYPE_URL, workloadResourceName(workload), undefined) || changed;
+    for (const [name, bytes] of encoded) changed = this.put(ADDRESS_TYPE_URL, name, bytes) || changed;
+    if (next) this.serviceEntryModels.set(key, next);
+    else this.serviceEntryModels.delete(key);
+    return changed;
+  }
+
   private selectorPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): string[] {
     const names: string[] = [];
     for (const policy of this.policiesBySource.values()) {
@@ -332,6 +404,7 @@ export class MeshIndex {
         trustDomain: this.options.trustDomain,
         waypoint: this.waypointRef(workloadWaypoint(pod, namespaceObject, this.waypoints)),
       });
+      if (model) model = this.withServiceEntries(model, namespace, pod.metadata.labels ?? {});
     }
     let changed = false;
     if (previous && (!model || workloadResourceName(previous) !== workloadResourceName(model))) {

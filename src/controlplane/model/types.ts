@@ -17,7 +17,7 @@ export interface WaypointRef {
 }
 
 export interface WorkloadModel {
-  /** Istio's uid form: "<cluster>//Pod/<namespace>/<name>". */
+  /** Istio's uid form: "<cluster>//Pod/<namespace>/<name>", or "<cluster>/networking.istio.io/ServiceEntry/<ns>/<name>/<address>". */
   readonly uid: string;
   readonly name: string;
   readonly namespace: string;
@@ -45,6 +45,14 @@ export interface WorkloadModel {
   readonly locality?: LocalityModel;
   /** Shares its node's network namespace (and address). */
   readonly hostNetwork: boolean;
+  /** A DNS name to resolve instead of addresses (ServiceEntry endpoints given by name). */
+  readonly hostname?: string;
+  /** Network the workload sits on, when not the cluster's own ("" on the wire). */
+  readonly network?: string;
+  /** The workload terminates HBONE itself (Istio's networking.istio.io/tunnel: http). */
+  readonly nativeTunnel?: boolean;
+  /** Relative load-balancing weight (a ServiceEntry endpoint's weight); absent means 1. */
+  readonly capacity?: number;
 }
 
 export interface LocalityModel {
@@ -70,6 +78,8 @@ export interface ServiceModel {
   readonly waypoint?: WaypointRef;
   /** From spec.trafficDistribution, Istio's traffic-distribution annotation, or internalTrafficPolicy: Local. */
   readonly loadBalancing?: LoadBalancingModel;
+  /** Identities a client should accept from this service's endpoints (a ServiceEntry's subjectAltNames). */
+  readonly subjectAltNames?: readonly string[];
 }
 
 /** One istio.security.Authorization the control plane pushes, with what decides where it applies. */

@@ -25,8 +25,10 @@ export function workloadAddress(workload: WorkloadModel): AddressInput {
       name: workload.name,
       namespace: workload.namespace,
       addresses: workload.ips.map(ipToBytes),
-      network: '',
+      hostname: workload.hostname ?? '',
+      network: workload.network ?? '',
       tunnelProtocol: workload.ambient ? 'HBONE' : 'NONE',
+      nativeTunnel: workload.nativeTunnel ?? false,
       trustDomain: workload.trustDomain === DEFAULT_TRUST_DOMAIN ? '' : workload.trustDomain,
       serviceAccount: workload.serviceAccount === 'default' ? '' : workload.serviceAccount,
       node: workload.node,
@@ -42,6 +44,7 @@ export function workloadAddress(workload: WorkloadModel): AddressInput {
       clusterId: 'Kubernetes',
       locality: workload.locality ? { ...workload.locality } : undefined,
       networkMode: workload.hostNetwork ? 'HOST_NETWORK' : 'STANDARD',
+      capacity: workload.capacity,
     },
   };
 }
@@ -54,6 +57,7 @@ export function serviceAddress(service: ServiceModel): AddressInput {
       hostname: service.hostname,
       addresses: service.vips.map((vip) => ({ network: '', address: ipToBytes(vip) })),
       ports: service.ports.map((port) => ({ ...port })),
+      subjectAltNames: [...(service.subjectAltNames ?? [])],
       waypoint: gatewayAddress(service.waypoint),
       loadBalancing: service.loadBalancing ? { routingPreference: [...service.loadBalancing.routingPreference], mode: service.loadBalancing.mode, healthPolicy: 'ONLY_HEALTHY' } : undefined,
     },
