@@ -1,4 +1,5 @@
 // What `ambit apply` does to stored state beyond validation: namespaces must exist, ClusterIPs are allocated and kept, status survives.
+import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { LocatedResource, Resource } from '../../api';
 import { describeObject, kindInfo, resourceKey } from '../../api';
@@ -24,10 +25,20 @@ interface ServiceSpecShape {
   clusterIP?: string;
 }
 
-/** ClusterIP -> key of the Service holding it. */
+/**
+ * ClusterIP -> key of the object holding it: Services, and ServiceEntries whose addresses fall in the service range
+ * (a VIP a user gave a ServiceEntry must not be handed to a new Service later).
+ */
 export function takenClusterIps(objects: ReadonlyMap<string, Resource>): Map<string, string> {
   const taken = new Map<string, string>();
   for (const [key, object] of objects) {
+    if (object.kind === 'ServiceEntry') {
+      for (const address of (object.spec as { addresses?: string[] } | undefined)?.addresses ?? []) {
+        const ip = address.replace(/\/(32|128)$/, '');
+        if (net.isIPv4(ip) && ipInCidr(ip, SERVICE_CIDR)) taken.set(ip, key);
+      }
+      continue;
+    }
     const ip = object.kind === 'Service' ? (object.spec as ServiceSpecShape | undefined)?.clusterIP : undefined;
     if (ip && ip !== 'None') taken.set(ip, key);
   }

@@ -133,3 +133,16 @@ t.test('new objects get a uid, a timestamp, generation 1 and the revision as res
   t.equal(stored.metadata.resourceVersion, '7');
   t.ok(Date.parse(stored.metadata.creationTimestamp ?? '') > 0);
 });
+
+t.test('a ServiceEntry address in the service range is never handed to a Service', async (t) => {
+  const objects = seeded();
+  objects.set('ServiceEntry/apps/ext', {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: { name: 'ext', namespace: 'apps' },
+    spec: { hosts: ['ext.example.test'], addresses: ['10.96.0.10/32', '192.0.2.7', 'fd00::1'], ports: [{ number: 80, name: 'http' }] },
+  });
+  applyTo(objects, service('a', 'apps'));
+  t.equal(clusterIp(objects, 'a'), '10.96.0.11', 'allocation skips the ServiceEntry VIP');
+  t.throws(() => applyTo(objects, withClusterIp('b', '10.96.0.10'), 3), { constructor: StoreConflict, message: /10\.96\.0\.10 is already allocated to ServiceEntry\/apps\/ext/ });
+});
