@@ -84,6 +84,7 @@ export function serviceEntryServices(entry: ServiceEntry, waypoint?: WaypointRef
     vips,
     ports,
     waypoint,
+    origin: 'ServiceEntry' as const,
     ...(spec.subjectAltNames?.length ? { subjectAltNames: spec.subjectAltNames } : {}),
     ...(preferClose ? { loadBalancing: PREFER_CLOSE } : {}),
   }));

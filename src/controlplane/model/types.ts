@@ -80,6 +80,8 @@ export interface ServiceModel {
   readonly loadBalancing?: LoadBalancingModel;
   /** Identities a client should accept from this service's endpoints (a ServiceEntry's subjectAltNames). */
   readonly subjectAltNames?: readonly string[];
+  /** The object it came from, when not a Kubernetes Service: a policy's targetRefs name that object. */
+  readonly origin?: 'ServiceEntry';
 }
 
 /** One istio.security.Authorization the control plane pushes, with what decides where it applies. */

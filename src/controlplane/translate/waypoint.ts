@@ -90,6 +90,16 @@ function parentsService(ref: { group?: string; kind?: string; name: string; name
 }
 
 /** The waypoint's config document. Throws nothing for bad user config: unusable routes are dropped and reported. */
+/** "Kind/namespace/name" of each served object -> its hostnames (a ServiceEntry has one service per host). */
+function servedTargets(served: readonly ServiceModel[]): Map<string, string[]> {
+  const targets = new Map<string, string[]>();
+  for (const service of served) {
+    const key = `${service.origin ?? 'Service'}/${service.namespace}/${service.name}`;
+    targets.set(key, [...(targets.get(key) ?? []), service.hostname]);
+  }
+  return targets;
+}
+
 export function buildWaypointConfig(input: WaypointConfigInput): WaypointConfigOutput {
   const warnings: string[] = [];
   const rootNamespace = input.rootNamespace ?? ROOT_NAMESPACE;
@@ -206,7 +216,7 @@ export function buildWaypointConfig(input: WaypointConfigInput): WaypointConfigO
     gatewayName,
     gatewayNamespace,
     rootNamespace,
-    services: new Map(served.map((s) => [`${s.namespace}/${s.name}`, s.hostname])),
+    services: servedTargets(served),
   };
   const policies: AuthorizationDoc[] = [];
   for (const policy of objectsOfKind<AuthorizationPolicy>(input.objects, 'AuthorizationPolicy')) {

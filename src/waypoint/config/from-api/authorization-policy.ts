@@ -1,9 +1,10 @@
-// AuthorizationPolicy -> the document's L7 policies: which attach to this waypoint (targetRefs to its Gateway or a served Service, or a selector naming its pods) and their rules.
+// AuthorizationPolicy -> the document's L7 policies: which attach to this waypoint (targetRefs to its Gateway or a served Service or ServiceEntry, or a selector naming its pods) and their rules.
 import type { AuthorizationPolicy, AuthorizationRule, PolicyTargetReference } from '../../../api';
 import type { AuthorizationDoc, AuthorizationRuleDoc, PolicyAttachmentDoc } from '../types';
 
 export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const NETWORKING_GROUP = 'networking.istio.io';
 export const WAYPOINT_GATEWAY_CLASS = 'istio-waypoint';
 
 /** The labels Istio puts on a waypoint's pods (the first is current, the second the pre-1.22 name Istio still reads). */
@@ -15,8 +16,8 @@ export interface PolicyScope {
   readonly gatewayName: string;
   readonly gatewayNamespace: string;
   readonly rootNamespace: string;
-  /** Served services by "namespace/name" -> hostname. */
-  readonly services: ReadonlyMap<string, string>;
+  /** Served objects by "Kind/namespace/name" (Service or ServiceEntry) -> their hostnames. */
+  readonly services: ReadonlyMap<string, readonly string[]>;
 }
 
 function targetsOf(spec: AuthorizationPolicy['spec']): PolicyTargetReference[] {
@@ -52,8 +53,9 @@ export function attachmentsOf(policy: AuthorizationPolicy, scope: PolicyScope): 
     } else if (ref.group === GATEWAY_GROUP && ref.kind === 'GatewayClass' && ref.name === WAYPOINT_GATEWAY_CLASS && namespace === scope.rootNamespace) {
       out.push({ kind: 'gateway' });
     } else if (isCore(ref.group) && ref.kind === 'Service') {
-      const hostname = scope.services.get(`${namespace}/${ref.name}`);
-      if (hostname !== undefined) out.push({ kind: 'service', hostname });
+      for (const hostname of scope.services.get(`Service/${namespace}/${ref.name}`) ?? []) out.push({ kind: 'service', hostname });
+    } else if (ref.group === NETWORKING_GROUP && ref.kind === 'ServiceEntry') {
+      for (const hostname of scope.services.get(`ServiceEntry/${namespace}/${ref.name}`) ?? []) out.push({ kind: 'service', hostname });
     }
   }
   const unique = new Map(out.map((a) => [JSON.stringify(a), a]));

@@ -1,8 +1,9 @@
 // Table and story tests of buildWaypointConfig: VirtualService and HTTPRoute routes, merged DestinationRules, attached policies, endpoints and determinism.
 import t from 'tap';
-import { parseManifests, resourceKey, type PodSpec, type Resource, type ServiceSpec } from '../../../../src/api';
+import { parseManifests, resourceKey, type PodSpec, type Resource, type ServiceEntry, type ServiceSpec } from '../../../../src/api';
 import { buildWaypointConfig, type WaypointConfigInput } from '../../../../src/controlplane/translate/waypoint';
 import { serviceModel, workloadModel } from '../../../../src/controlplane/model/workloads';
+import { serviceEntryServices } from '../../../../src/controlplane/model/service-entries';
 import type { WorkloadModel } from '../../../../src/controlplane/model/types';
 import { parseWaypointConfig } from '../../../../src/waypoint/config/validate';
 import { compileRoutingTable } from '../../../../src/waypoint/routing/table';
@@ -372,4 +373,36 @@ t.test('the output is deterministic and a valid document the waypoint compiles',
   t.ok(table.target('10.96.0.10', 9080));
   const v2 = table.cluster(REVIEWS, 9080, 'v2');
   t.same(v2?.endpoints.map((e) => e.key), ['10.1.0.2:9082'], 'subset endpoints by labels, with the per-workload target port');
+});
+
+t.test('an AuthorizationPolicy targeting a served ServiceEntry attaches to each of its hosts; a same-named Service does not catch it', async (t) => {
+  const entry = load(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: reviews, namespace: bookinfo, labels: { istio.io/use-waypoint: waypoint } }
+spec:
+  hosts: [api.example.test, api-backup.example.test]
+  addresses: [10.96.9.9]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 10.1.9.9 }]
+`)[0] as ServiceEntry;
+  const base = input(`---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: on-entry, namespace: bookinfo }
+spec:
+  targetRefs: [{ group: networking.istio.io, kind: ServiceEntry, name: reviews }]
+  action: DENY
+  rules: [{ to: [{ operation: { methods: [DELETE] } }] }]
+`);
+  const { config } = buildWaypointConfig({ ...base, services: [...base.services, ...serviceEntryServices(entry)] });
+  t.same(
+    config.policies.filter((p) => p.name === 'bookinfo/on-entry').map((p) => p.attachment),
+    [
+      { kind: 'service', hostname: 'api-backup.example.test' },
+      { kind: 'service', hostname: 'api.example.test' },
+    ],
+    'both hosts (served services are sorted by hostname), and not the Kubernetes Service reviews that shares the name',
+  );
 });
