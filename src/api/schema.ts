@@ -279,6 +279,8 @@ export function object<T = Record<string, unknown>>(fields: FieldDefinitions, op
     const before = at.problemCount;
     for (const key of Object.keys(value)) {
       if (Object.prototype.hasOwnProperty.call(fields, key)) continue;
+      // The API server accepted it: a field from a newer Istio or Kubernetes than ambit knows is not a reason to refuse.
+      if (at.options.mode === 'kubernetes') continue;
       const guess = suggestName(key, known);
       at.failAt([key], `unknown field ${JSON.stringify(key)}${guess === undefined ? '' : ` (did you mean ${JSON.stringify(guess)}?)`}`);
     }

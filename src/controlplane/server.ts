@@ -74,7 +74,14 @@ export class ControlPlane {
     this.index.apply(first.objects, new Set(first.objects.keys()));
     this.unsubscribe = this.options.source.onChange((snapshot, changed) => {
       const started = process.hrtime.bigint();
-      const types = this.index.apply(snapshot.objects, changed);
+      let types: Set<string>;
+      try {
+        types = this.index.apply(snapshot.objects, changed);
+      } catch (error) {
+        // A bug or an object no check caught must not take the control plane down: proxies keep the last push.
+        logger.error({ err: error, changed: [...changed].slice(0, 20) }, 'cannot update the mesh model from this change; proxies keep the last pushed config');
+        return;
+      }
       logger.debug({ changed: changed.size, types: [...types], ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'model updated');
       if (types.size > 0) for (const listener of this.catalogListeners) listener([...types], this.index.lastChangedNames());
     });

@@ -6,6 +6,7 @@ import type { CaAuthenticator } from '../controlplane/ca/service';
 import { TokenReviewAuthenticator } from '../controlplane/ca/token-review';
 import { LeaseElector } from '../controlplane/leader';
 import { KubernetesSource } from '../controlplane/sources/kubernetes';
+import { admissionProblems } from '../controlplane/sources/kubernetes/admission';
 import type { Logger } from '../telemetry/logger';
 import { KubeConnection } from './connection';
 import { LEADER_LEASE } from './install';
@@ -41,7 +42,7 @@ export async function kubernetesControlPlane(options: KubernetesControlPlaneOpti
   const { logger } = options;
   const connection = await KubeConnection.open({ kubeconfig: options.kubeconfig });
   const namespace = options.namespace ?? process.env.POD_NAMESPACE ?? AMBIT_NAMESPACE;
-  const source = new KubernetesSource({ connection, logger: logger.child({ part: 'informers' }) });
+  const source = new KubernetesSource({ connection, logger: logger.child({ part: 'informers' }), admit: admissionProblems });
   const authenticator = new TokenReviewAuthenticator({
     connection,
     trustDomain: options.trustDomain,

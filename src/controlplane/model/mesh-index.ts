@@ -109,6 +109,8 @@ export class MeshIndex {
 
   /** Applies a change; returns the xDS type URLs whose resources changed. Pass every key on the first call. */
   apply(objects: ReadonlyMap<string, Resource>, changed: ReadonlySet<string>): Set<string> {
+    // Whatever an apply that threw left half-written must not be published by the next one.
+    this.drafts.clear();
     this.objects = objects;
     this.changedNames = new Map();
     const pods = new Set<string>();

@@ -25,6 +25,11 @@ export interface KubernetesSourceOptions {
   /** How long start() waits before logging which kinds have not synced yet (default 10 s). */
   readonly slowSyncLogMs?: number;
   readonly onRestart?: (restart: InformerRestart) => void;
+  /**
+   * Problems that make an arriving object unusable, or undefined to accept it. A refused object is logged with its
+   * problems and its last accepted version stays in the snapshot (or it stays absent).
+   */
+  readonly admit?: (object: Resource) => string[] | undefined;
 }
 
 /** start() was cut short by stop(). */
@@ -52,7 +57,7 @@ export class KubernetesSource implements ConfigSource {
   constructor(private readonly options: KubernetesSourceOptions) {
     this.batchMs = options.batchMs ?? 50;
     const sink = {
-      upsert: (object: Resource) => this.write(resourceKey(object), object),
+      upsert: (object: Resource) => this.upsert(object),
       remove: (object: Resource) => this.write(resourceKey(object), undefined),
       clear: (kind: WatchedKind) => {
         for (const [key, object] of this.objects) if (object.kind === kind.kind && object.apiVersion === kind.apiVersion) this.write(key, undefined);
@@ -119,7 +124,34 @@ export class KubernetesSource implements ConfigSource {
     return Object.fromEntries(this.informers.map((informer) => [informer.kind.kind, { ...informer.counts }]));
   }
 
+  /** Objects refused, by key, with the resourceVersion last logged (each version is reported once). */
+  private readonly refused = new Map<string, string>();
+
+  private upsert(object: Resource): void {
+    const key = resourceKey(object);
+    const problems = this.options.admit?.(object);
+    if (problems === undefined) {
+      this.refused.delete(key);
+      this.write(key, object);
+      return;
+    }
+    const version = object.metadata.resourceVersion ?? '';
+    if (this.refused.get(key) === version) return;
+    this.refused.set(key, version);
+    const name = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+    this.options.logger.warn(
+      { object: name, resourceVersion: version, problems, kept: this.objects.has(key) ? 'its last valid version' : 'nothing (it stays absent)' },
+      `ignoring invalid ${name}: ${problems.join('; ')}`,
+    );
+  }
+
+  /** Keys of objects whose latest version was refused (for /debug and tests). */
+  refusedKeys(): string[] {
+    return [...this.refused.keys()].sort();
+  }
+
   private write(key: string, object: Resource | undefined): void {
+    if (object === undefined) this.refused.delete(key);
     if (this.stopped) return;
     if (object === undefined) this.objects.delete(key);
     else this.objects.set(key, object);
