@@ -1,5 +1,4 @@
 // The control plane's incremental index: cluster objects in, encoded xDS resources out, recomputing only what a change touches.
-import { createHash } from 'node:crypto';
 import type { PodSpec, Resource, ServiceEntrySpec, ServiceSpec, WorkloadEntrySpec } from '../../api';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, encodeAddress, encodeAuthorization, encodeWaypointConfig, WAYPOINT_TYPE_URL } from '../../xds';
 import type { CatalogEntry } from '../push';
@@ -9,6 +8,7 @@ import { serviceWaypoint, waypointsFrom, workloadWaypoint, type WaypointModel } 
 import { ROOT_NAMESPACE, type PortModel, type ServiceModel, type TranslatedPolicy, type WaypointRef, type WorkloadModel, workloadIdentity } from './types';
 import { selectorMatches, serviceModel, workloadModel } from './workloads';
 import { serviceEntryServices, serviceEntryServicesForPod, serviceEntryWorkloads } from './service-entries';
+import { VersionedCatalog } from './versioned-catalog';
 
 /** What one ServiceEntry contributes: a service per host, a workload per inline endpoint. */
 interface ServiceEntryModels {
@@ -41,10 +41,6 @@ export interface WaypointConfigInput {
 export type WaypointConfigBuilder = (input: WaypointConfigInput) => { readonly config: unknown; readonly warnings: readonly string[] };
 
 
-function versionOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-}
-
 function namespaceOfKey(key: string): string | undefined {
   const parts = key.split('/');
   return parts.length === 3 ? parts[1] : undefined;
@@ -61,30 +57,23 @@ export class MeshIndex {
   private readonly policiesBySource = new Map<string, TranslatedPolicy>();
   private readonly peerAuthenticationKeys = new Set<string>();
   private peerAuthenticationPolicies: readonly TranslatedPolicy[] = [];
-  private readonly entries = new Map<string, Map<string, CatalogEntry>>([
-    [ADDRESS_TYPE_URL, new Map()],
-    [AUTHORIZATION_TYPE_URL, new Map()],
-    [WAYPOINT_TYPE_URL, new Map()],
-  ]);
+  private readonly catalog = new VersionedCatalog([ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_TYPE_URL]);
   private waypoints = new Map<string, WaypointModel>();
   private readonly lastWaypointWarnings = new Map<string, string>();
   private readonly rootNamespace: string;
-  private readonly drafts = new Map<string, Map<string, CatalogEntry>>();
-  /** Names written (added, changed or removed) by the latest apply(), by type URL. */
-  private changedNames = new Map<string, Set<string>>();
 
   constructor(private readonly options: MeshIndexOptions) {
     this.rootNamespace = options.rootNamespace ?? ROOT_NAMESPACE;
   }
 
-  /** The encoded resources of one type, by resource name. The map is replaced, never mutated, after it is handed out. */
   /** The resource names the latest apply() added, changed or removed, by type URL: what proxies may need pushed. */
   lastChangedNames(): ReadonlyMap<string, ReadonlySet<string>> {
-    return this.changedNames;
+    return this.catalog.changedNames();
   }
 
+  /** The encoded resources of one type, by resource name. The map is replaced, never mutated, after it is handed out. */
   resources(typeUrl: string): ReadonlyMap<string, CatalogEntry> {
-    return this.entries.get(typeUrl) ?? new Map();
+    return this.catalog.resources(typeUrl);
   }
 
   workloads(): WorkloadModel[] {
@@ -110,9 +99,8 @@ export class MeshIndex {
   /** Applies a change; returns the xDS type URLs whose resources changed. Pass every key on the first call. */
   apply(objects: ReadonlyMap<string, Resource>, changed: ReadonlySet<string>): Set<string> {
     // Whatever an apply that threw left half-written must not be published by the next one.
-    this.drafts.clear();
+    this.catalog.begin();
     this.objects = objects;
-    this.changedNames = new Map();
     const pods = new Set<string>();
     const services = new Set<string>();
     const policies = new Set<string>();
@@ -178,8 +166,7 @@ export class MeshIndex {
     for (const key of serviceEntries) if (this.recomputeServiceEntry(key)) changedTypes.add(ADDRESS_TYPE_URL);
     for (const key of pods) if (this.recomputeWorkload(key)) changedTypes.add(ADDRESS_TYPE_URL);
     if (changed.size > 0 && this.rebuildWaypointConfigs()) changedTypes.add(WAYPOINT_TYPE_URL);
-    for (const [typeUrl, draft] of this.drafts) this.entries.set(typeUrl, draft);
-    this.drafts.clear();
+    this.catalog.commit();
     return changedTypes;
   }
 
@@ -221,7 +208,7 @@ export class MeshIndex {
     const builder = this.options.waypointConfig;
     if (!builder) return false;
     let changed = false;
-    const existing = this.drafts.get(WAYPOINT_TYPE_URL) ?? this.entries.get(WAYPOINT_TYPE_URL) ?? new Map();
+    const existing = this.catalog.current(WAYPOINT_TYPE_URL);
     for (const name of [...existing.keys()]) if (!this.waypoints.has(name)) changed = this.put(WAYPOINT_TYPE_URL, name, undefined) || changed;
     const workloads = this.workloads();
     const services = this.services();
@@ -247,38 +234,8 @@ export class MeshIndex {
     return [...(this.podKeysByNamespace.get(namespace) ?? [])];
   }
 
-  /** Maps handed out by resources() never change: the first write of an apply() copies, later writes reuse the copy. */
-  private writable(typeUrl: string): Map<string, CatalogEntry> {
-    let draft = this.drafts.get(typeUrl);
-    if (!draft) {
-      draft = new Map(this.entries.get(typeUrl));
-      this.drafts.set(typeUrl, draft);
-    }
-    return draft;
-  }
-
   private put(typeUrl: string, name: string, bytes: Uint8Array | undefined): boolean {
-    const previous = (this.drafts.get(typeUrl) ?? this.entries.get(typeUrl))?.get(name);
-    if (!bytes) {
-      if (!previous) return false;
-      this.writable(typeUrl).delete(name);
-      this.noteChanged(typeUrl, name);
-      return true;
-    }
-    const version = versionOf(bytes);
-    if (previous?.version === version) return false;
-    this.writable(typeUrl).set(name, { version, resource: bytes });
-    this.noteChanged(typeUrl, name);
-    return true;
-  }
-
-  private noteChanged(typeUrl: string, name: string): void {
-    let names = this.changedNames.get(typeUrl);
-    if (!names) {
-      names = new Set();
-      this.changedNames.set(typeUrl, names);
-    }
-    names.add(name);
+    return this.catalog.put(typeUrl, name, bytes);
   }
 
   private recomputePolicy(key: string): boolean {
