@@ -7,13 +7,13 @@ import { canonicalIp, parseAuthority, type TunnelAuthority } from './authority';
 import { applyConnectionWindow, DEFAULT_HTTP2_TUNING, serverHttp2Options, type Http2Tuning } from './h2-settings';
 import { peerCertificateFacts } from './identity';
 import { abort, relay } from './relay';
+import { decideTunnel } from './tunnel-decision';
 import type {
   ConnectionRejectReason,
   HboneServerEvents,
   HboneServerOptions,
   ServerConnectionInfo,
   TunnelClosedInfo,
-  TunnelDecision,
   TunnelPeer,
   TunnelRequest,
 } from './server-types';
@@ -285,7 +285,7 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     const onEarlyClose = (): void => controller.abort(new Error('the client closed the stream before the tunnel was decided'));
     stream.once('close', onEarlyClose);
     const request: TunnelRequest = { id: tunnelId, authority, peer: connection.peer, localAddress: connection.localAddress, localPort: connection.localPort, headers, stream, signal: controller.signal };
-    const decision = await this.decide(request, controller);
+    const decision = await decideTunnel((asked) => this.options.onTunnel(asked), request, controller, this.decisionTimeoutMs);
     stream.off('close', onEarlyClose);
 
     if (stream.closed || stream.destroyed) {
@@ -326,45 +326,6 @@ export class HboneServer extends EventEmitter<HboneServerEvents> {
     });
   }
 
-  /**
-   * Runs the proxy's handler; a throw, a rejection, a malformed answer or a timeout all become 503 so no client
-   * waits forever. A client that goes away ends the wait at once; an upstream decided after that is destroyed.
-   */
-  private decide(request: TunnelRequest, controller: AbortController): Promise<TunnelDecision> {
-    return new Promise((resolve) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        controller.abort(new Error(`the tunnel was not decided within ${this.decisionTimeoutMs} ms`));
-      }, this.decisionTimeoutMs);
-      controller.signal.addEventListener('abort', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const why = controller.signal.reason instanceof Error ? controller.signal.reason.message : 'the decision was abandoned';
-        resolve({ status: 503, reason: why });
-      });
-      Promise.resolve()
-        .then(() => this.options.onTunnel(request))
-        .then(
-          (decision) => {
-            if (settled) {
-              if (decision.status === 200) abort(decision.upstream, new Error('the tunnel decision came too late'));
-              return;
-            }
-            settled = true;
-            clearTimeout(timer);
-            resolve(checkedDecision(decision));
-          },
-          (error: unknown) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve({ status: 503, reason: `the tunnel handler failed: ${error instanceof Error ? error.message : String(error)}` });
-          },
-        );
-    });
-  }
-
   private dropPending(handshake: PendingHandshake, reason: ConnectionRejectReason, error: Error): void {
     handshake.reason = reason;
     handshake.error = error;
@@ -395,16 +356,6 @@ function refuse(stream: http2.ServerHttp2Stream, status: number, headers?: Reado
     }
   }
   stream.close(http2.constants.NGHTTP2_NO_ERROR);
-}
-
-function checkedDecision(decision: TunnelDecision): TunnelDecision {
-  if (decision.status === 200 && (decision.upstream === undefined || decision.upstream === null)) {
-    return { status: 503, reason: 'the tunnel handler accepted without an upstream stream' };
-  }
-  if (decision.status !== 200 && ![400, 401, 403, 503].includes(decision.status)) {
-    return { status: 503, reason: `the tunnel handler answered unsupported status ${String(decision.status)}` };
-  }
-  return decision;
 }
 
 function info(connection: ServerConnection): ServerConnectionInfo {
