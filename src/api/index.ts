@@ -33,6 +33,7 @@ export type {
   ConnectionPoolSettings, OutlierDetection, ClientTlsSettings, Subset,
 } from './istio/destination-rule';
 export type { ServiceEntry, ServiceEntrySpec, ServiceEntryPort, WorkloadEntrySpec } from './istio/service-entry';
+export { serviceEntryVips as serviceEntrySpecVips } from './istio/service-entry';
 export type { Gateway, GatewaySpec, Listener } from './gateway/gateway';
 export { WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, WAYPOINT_FOR_VALUES, HBONE_PORT } from './gateway/gateway';
 export type {

@@ -1,7 +1,7 @@
 // Service name resolution inside pods: per-pod /etc/netns/<netns>/{hosts,resolv.conf}, which `ip netns exec` mounts over /etc.
 import fs from 'node:fs';
 import path from 'node:path';
-import { isIpAddress, type Resource, type ServiceEntrySpec } from '../api';
+import { serviceEntrySpecVips, type Resource, type ServiceEntrySpec } from '../api';
 import { ClusterNames } from './cluster-names';
 
 export interface ServiceName {
@@ -28,7 +28,7 @@ export function serviceEntryHosts(objects: ReadonlyMap<string, Resource>): Servi
   for (const object of objects.values()) {
     if (object.kind !== 'ServiceEntry') continue;
     const spec = object.spec as ServiceEntrySpec | undefined;
-    const address = (spec?.addresses ?? []).map((a) => a.split('/')).find(([ip, bits]) => isIpAddress(ip) && (bits === undefined || bits === (ip.includes(':') ? '128' : '32')))?.[0];
+    const [address] = serviceEntrySpecVips(spec);
     if (!address) continue;
     for (const host of spec?.hosts ?? []) if (!host.includes('*')) hosts.push({ host, address });
   }

@@ -38,6 +38,21 @@ export interface ServiceEntrySpec {
 
 export type ServiceEntry = Resource<ServiceEntrySpec>;
 
+/**
+ * The entry's VIPs from spec.addresses: plain IPs, and CIDRs that name one address (/32, /128). Wider CIDRs name no
+ * single address (istiod passes them on with a prefix length, which ambit's model does not carry), so they are left out.
+ */
+export function serviceEntryVips(spec: Pick<ServiceEntrySpec, 'addresses'> | undefined): string[] {
+  const vips: string[] = [];
+  for (const address of spec?.addresses ?? []) {
+    const [ip, bits] = address.split('/');
+    if (!isIpAddress(ip)) continue;
+    const full = ip.includes(':') ? '128' : '32';
+    if (bits === undefined || bits === full) vips.push(ip);
+  }
+  return vips;
+}
+
 /** Protocols Istio names on ports (matched case-insensitively, as Istio does). */
 export const PORT_PROTOCOLS = ['HTTP', 'HTTPS', 'GRPC', 'GRPC-WEB', 'HTTP2', 'MONGO', 'MYSQL', 'REDIS', 'TCP', 'TLS', 'UDP', 'THRIFT'] as const;
 

@@ -1,6 +1,6 @@
 // Pure conversions of a networking.istio.io ServiceEntry to the model, as istiod's ambient index makes them: one service per host, one workload per inline endpoint.
 import type { Resource, ServiceEntrySpec, ServiceEntryPort, WorkloadEntrySpec } from '../../api';
-import { isIpAddress } from '../../api';
+import { isIpAddress, serviceEntrySpecVips } from '../../api';
 import type { AppProtocol } from '../../xds';
 import { CLUSTER_ID, type LoadBalancingModel, type LocalityModel, type PortModel, type ServiceModel, type WaypointRef, type WorkloadModel } from './types';
 import { TRAFFIC_DISTRIBUTION_ANNOTATION, selectorMatches } from './workloads';
@@ -50,19 +50,9 @@ function servicePort(port: ServiceEntryPort): PortModel {
   return { servicePort: port.number, targetPort: port.targetPort || port.number, appProtocol: serviceEntryAppProtocol(port.protocol) };
 }
 
-/**
- * VIPs from spec.addresses: plain IPs, and CIDRs that name one address (/32, /128). istiod passes wider CIDRs on with a
- * prefix length, which ambit's model does not carry, so they are left out (the entry still gets its services).
- */
+/** The entry's single-address VIPs (src/api: plain IPs and /32 or /128 CIDRs). */
 export function serviceEntryVips(entry: ServiceEntry): string[] {
-  const vips: string[] = [];
-  for (const address of specOf(entry).addresses ?? []) {
-    const [ip, bits] = address.split('/');
-    if (!isIpAddress(ip)) continue;
-    const full = ip.includes(':') ? '128' : '32';
-    if (bits === undefined || bits === full) vips.push(ip);
-  }
-  return vips;
+  return serviceEntrySpecVips(specOf(entry));
 }
 
 /** "namespace/hostname" keys of the entry's services, the names ztunnels look them up by. */

@@ -1,8 +1,8 @@
 // What `ambit apply` does to stored state beyond validation: namespaces must exist, ClusterIPs are allocated and kept, status survives.
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import type { LocatedResource, Resource } from '../../api';
-import { describeObject, kindInfo, resourceKey } from '../../api';
+import type { LocatedResource, Resource, ServiceEntrySpec } from '../../api';
+import { describeObject, kindInfo, resourceKey, serviceEntrySpecVips } from '../../api';
 import { allocateClusterIp, ipInCidr } from '../address-plan';
 import { readOnly } from './store-draft';
 
@@ -33,8 +33,7 @@ export function takenClusterIps(objects: ReadonlyMap<string, Resource>): Map<str
   const taken = new Map<string, string>();
   for (const [key, object] of objects) {
     if (object.kind === 'ServiceEntry') {
-      for (const address of (object.spec as { addresses?: string[] } | undefined)?.addresses ?? []) {
-        const ip = address.replace(/\/(32|128)$/, '');
+      for (const ip of serviceEntrySpecVips(object.spec as ServiceEntrySpec | undefined)) {
         if (net.isIPv4(ip) && ipInCidr(ip, SERVICE_CIDR)) taken.set(ip, key);
       }
       continue;
