@@ -1,22 +1,10 @@
 // Where `ambit waypoint` keeps waypoint Gateways: the local cluster's store, or a Kubernetes cluster through the client library.
-import { WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, type Resource } from '../../api';
 import { USE_WAYPOINT_LABEL } from '../../api/mesh-labels';
 import type { LocatedResource } from '../../api/resource';
-import { FOR_SERVICE_ACCOUNT_LABEL } from '../../controlplane/model/waypoints';
 import { KubeConnection, type KubeConnectionOptions } from '../../kube/connection';
-import { applyWaypoint, deleteWaypoints, listWaypoints } from '../../kube/waypoint';
+import { applyWaypoint, deleteWaypoints, isWaypointGateway, listWaypoints, summarizeWaypoint, type WaypointSummary } from '../../kube/waypoint';
 import type { ParsedArgs } from '../args';
 import { clusterContext, openStore } from '../context';
-
-export interface WaypointRow {
-  readonly namespace: string;
-  readonly name: string;
-  /** service, workload, all, none, or "service-account SA" for Istio's legacy per-account waypoint. */
-  readonly trafficType: string;
-  /** The Programmed condition's status; Unknown until the controller reports. */
-  readonly programmed: string;
-  readonly address: string;
-}
 
 export interface AppliedWaypointOutcome {
   /** created/configured/unchanged locally; applied on a cluster (server-side apply does not say which). */
@@ -30,21 +18,7 @@ export interface WaypointTarget {
   /** Returns the names that existed and were deleted. */
   delete(namespace: string, names: readonly string[]): Promise<string[]>;
   /** Every namespace when undefined. */
-  list(namespace: string | undefined): Promise<WaypointRow[]>;
-}
-
-interface GatewayStatusShape {
-  addresses?: { value: string }[];
-  conditions?: { type: string; status: string }[];
-}
-
-function isWaypoint(gateway: Resource): boolean {
-  return (gateway.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === WAYPOINT_CLASS;
-}
-
-function trafficType(labels: Readonly<Record<string, string>> | undefined): string {
-  if (labels?.[WAYPOINT_FOR_LABEL]) return labels[WAYPOINT_FOR_LABEL];
-  return labels?.[FOR_SERVICE_ACCOUNT_LABEL] ? `service-account ${labels[FOR_SERVICE_ACCOUNT_LABEL]}` : 'service';
+  list(namespace: string | undefined): Promise<WaypointSummary[]>;
 }
 
 export function localWaypoints(args: ParsedArgs): WaypointTarget {
@@ -67,20 +41,7 @@ export function localWaypoints(args: ParsedArgs): WaypointTarget {
       const removed = new Set(store.delete(names.map((name) => `Gateway/${namespace}/${name}`)));
       return names.filter((name) => removed.has(`Gateway/${namespace}/${name}`));
     },
-    list: async (namespace) =>
-      store
-        .list('Gateway', namespace)
-        .filter(isWaypoint)
-        .map((gateway) => {
-          const status = (gateway.status ?? {}) as GatewayStatusShape;
-          return {
-            namespace: gateway.metadata.namespace ?? 'default',
-            name: gateway.metadata.name,
-            trafficType: trafficType(gateway.metadata.labels),
-            programmed: status.conditions?.find((condition) => condition.type === 'Programmed')?.status ?? 'Unknown',
-            address: status.addresses?.map((address) => address.value).join(',') ?? '',
-          };
-        }),
+    list: async (namespace) => store.list('Gateway', namespace).filter(isWaypointGateway).map(summarizeWaypoint),
   };
 }
 
@@ -92,13 +53,6 @@ export async function clusterWaypoints(options: KubeConnectionOptions): Promise<
       return { outcome: 'applied', ...(applied.namespaceLabels ? { namespaceLabels: applied.namespaceLabels } : {}) };
     },
     delete: (namespace, names) => deleteWaypoints(connection, namespace, names),
-    list: async (namespace) =>
-      (await listWaypoints(connection, namespace)).map((summary) => ({
-        namespace: summary.namespace,
-        name: summary.name,
-        trafficType: summary.waypointFor,
-        programmed: summary.programmed,
-        address: summary.address,
-      })),
+    list: (namespace) => listWaypoints(connection, namespace),
   };
 }

@@ -1,7 +1,7 @@
 // `ambit waypoint apply|delete|list`: waypoints as istioctl manages them, stored as Gateway API Gateways of class
 // istio-waypoint — in the local cluster's store, or, with --kube/--kubeconfig/--context, in a Kubernetes cluster.
 import { validateResource, WAYPOINT_CLASS, WAYPOINT_FOR_LABEL, type Resource } from '../../api';
-import { DATAPLANE_MODE_LABEL } from '../../api/mesh-labels';
+import { DATAPLANE_MODE_LABEL, USE_WAYPOINT_LABEL } from '../../api/mesh-labels';
 import { FOR_SERVICE_ACCOUNT_LABEL } from '../../controlplane/model/waypoints';
 import { booleanFlag, flag, parseArgs, UsageError, type ParsedArgs } from '../args';
 import { GLOBAL_FLAGS } from '../context';
@@ -60,7 +60,7 @@ async function apply(args: ParsedArgs): Promise<number> {
   const applied = await waypoints.apply(validation.located, booleanFlag(args, 'enroll-namespace'));
   process.stdout.write(`waypoint ${namespace}/${name} ${applied.outcome}\n`);
   if (applied.namespaceLabels) {
-    process.stdout.write(`namespace ${namespace} labeled with "istio.io/use-waypoint: ${name}"\n`);
+    process.stdout.write(`namespace ${namespace} labeled with "${USE_WAYPOINT_LABEL}: ${name}"\n`);
     if (applied.namespaceLabels[DATAPLANE_MODE_LABEL] !== 'ambient') {
       process.stderr.write(`warning: namespace ${namespace} is not in the ambient mesh; label it ${DATAPLANE_MODE_LABEL}=ambient for the waypoint to see its traffic\n`);
     }
@@ -96,7 +96,7 @@ async function list(args: ParsedArgs): Promise<number> {
     process.stderr.write(`No waypoints found${namespace ? ` in namespace ${namespace}` : ''}.\n`);
     return 0;
   }
-  const rows = waypoints.map((waypoint) => [...(all ? [waypoint.namespace] : []), waypoint.name, waypoint.trafficType, waypoint.programmed, waypoint.address || '<pending>']);
+  const rows = waypoints.map((waypoint) => [...(all ? [waypoint.namespace] : []), waypoint.name, waypoint.waypointFor, waypoint.programmed, waypoint.address || '<pending>']);
   process.stdout.write(table([...(all ? ['NAMESPACE'] : []), 'NAME', 'TRAFFIC TYPE', 'PROGRAMMED', 'ADDRESS'], rows));
   return 0;
 }

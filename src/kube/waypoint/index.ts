@@ -5,5 +5,5 @@ export { WaypointTemplates, WaypointTemplateError, WAYPOINT_TEMPLATE_FILES } fro
 export type { WaypointValues } from './waypoint-templates';
 export { waypointStatus, sameStatus } from './waypoint-status';
 export type { GatewayAddress, GatewayCondition, GatewayStatus, WaypointOutcome } from './waypoint-status';
-export { applyWaypoint, deleteWaypoints, listWaypoints, CLI_FIELD_MANAGER } from './waypoint-commands';
+export { applyWaypoint, deleteWaypoints, isWaypointGateway, listWaypoints, summarizeWaypoint, CLI_FIELD_MANAGER } from './waypoint-commands';
 export type { AppliedWaypoint, WaypointSummary } from './waypoint-commands';

@@ -61,6 +61,25 @@ export interface WaypointSummary {
   readonly address: string;
 }
 
+export function isWaypointGateway(gateway: Resource): boolean {
+  return (gateway.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === WAYPOINT_CLASS;
+}
+
+/** What `ambit waypoint list` shows of a waypoint Gateway, wherever it is stored. */
+export function summarizeWaypoint(gateway: Resource): WaypointSummary {
+  const labels = gateway.metadata.labels;
+  const status = gateway.status as GatewayStatus | undefined;
+  const programmed = status?.conditions?.find((condition) => condition.type === 'Programmed');
+  return {
+    namespace: gateway.metadata.namespace ?? 'default',
+    name: gateway.metadata.name,
+    waypointFor: labels?.[WAYPOINT_FOR_LABEL] ?? (labels?.[FOR_SERVICE_ACCOUNT_LABEL] ? `service-account ${labels[FOR_SERVICE_ACCOUNT_LABEL]}` : 'service'),
+    programmed: programmed?.status ?? 'Unknown',
+    reason: programmed?.reason ?? '',
+    address: status?.addresses?.map((address) => address.value).join(',') ?? '',
+  };
+}
+
 /** Waypoint Gateways in `namespace`, or in every namespace when undefined. */
 export async function listWaypoints(connection: KubeConnection, namespace?: string): Promise<WaypointSummary[]> {
   const request = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways' };
@@ -71,18 +90,7 @@ export async function listWaypoints(connection: KubeConnection, namespace?: stri
     throw apiError(`list Gateways${namespace === undefined ? '' : ` in ${namespace}`}`, error);
   }
   return (list.items ?? [])
-    .filter((gateway) => (gateway.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === WAYPOINT_CLASS)
-    .map((gateway) => {
-      const status = gateway.status as GatewayStatus | undefined;
-      const programmed = status?.conditions?.find((condition) => condition.type === 'Programmed');
-      return {
-        namespace: gateway.metadata.namespace ?? 'default',
-        name: gateway.metadata.name,
-        waypointFor: gateway.metadata.labels?.[WAYPOINT_FOR_LABEL] ?? (gateway.metadata.labels?.[FOR_SERVICE_ACCOUNT_LABEL] ? `service-account ${gateway.metadata.labels[FOR_SERVICE_ACCOUNT_LABEL]}` : 'service'),
-        programmed: programmed?.status ?? 'Unknown',
-        reason: programmed?.reason ?? '',
-        address: status?.addresses?.[0]?.value ?? '',
-      };
-    })
+    .filter(isWaypointGateway)
+    .map(summarizeWaypoint)
     .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
 }
