@@ -89,7 +89,6 @@ function parentsService(ref: { group?: string; kind?: string; name: string; name
   return core && ref.kind === 'Service' && ref.name === service.name && (ref.namespace ?? routeNamespace) === service.namespace;
 }
 
-/** The waypoint's config document. Throws nothing for bad user config: unusable routes are dropped and reported. */
 /** "Kind/namespace/name" of each served object -> its hostnames (a ServiceEntry has one service per host). */
 function servedTargets(served: readonly ServiceModel[]): Map<string, string[]> {
   const targets = new Map<string, string[]>();
@@ -100,6 +99,7 @@ function servedTargets(served: readonly ServiceModel[]): Map<string, string[]> {
   return targets;
 }
 
+/** The waypoint's config document. Throws nothing for bad user config: unusable routes are dropped and reported. */
 export function buildWaypointConfig(input: WaypointConfigInput): WaypointConfigOutput {
   const warnings: string[] = [];
   const rootNamespace = input.rootNamespace ?? ROOT_NAMESPACE;

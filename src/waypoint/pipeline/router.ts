@@ -21,6 +21,8 @@ export const OVERFLOW = localReply(503, 'upstream connect error or disconnect/re
 export const NO_HEALTHY = localReply(503, 'no healthy upstream', 'UH');
 export const CONNECT_FAILURE = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
 export const RESET = localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', 'UR');
+/** Recorded (never sent) when the client went away while its request waited. */
+export const CLIENT_GONE = localReply(499, 'client disconnected', 'DC');
 
 function sleep(ms: number, signal: AbortLike): Promise<void> {
   return new Promise((resolve) => {
@@ -114,7 +116,7 @@ export async function forward(deps: ProxyDeps, exchange: Exchange, route: Compil
       admission = await runtime.breaker.admit(protocol === 'http1', waitSignal);
     } catch (error) {
       if (error instanceof CircuitOverflow) return { kind: 'local', reply: OVERFLOW };
-      if (signal.aborted) return { kind: 'local', reply: localReply(499, 'client disconnected', 'DC') };
+      if (signal.aborted) return { kind: 'local', reply: CLIENT_GONE };
       if (waitSignal.aborted) return { kind: 'local', reply: UPSTREAM_TIMEOUT };
       throw error;
     }
@@ -163,7 +165,7 @@ export async function forward(deps: ProxyDeps, exchange: Exchange, route: Compil
       response?.abort();
       done();
       admission.release();
-      return { kind: 'local', reply: localReply(499, 'client disconnected', 'DC') };
+      return { kind: 'local', reply: CLIENT_GONE };
     }
     runtime.report(endpoint.key, outcome.kind === 'response' ? { status: outcome.status } : { localFailure: true });
     const canRetry = retry !== undefined && attempt < retry.attempts && retriable(retry, outcome) && exchange.body.replayable && timedOut !== 'route';

@@ -16,7 +16,7 @@ import { Exchange, type ProxyDeps, type TunnelContext } from './exchange';
 import { finish, prepareExchange } from './handler';
 import { RequestBody } from './request-body';
 import { finalHeaders, sendLocalReply, streamResponse, type ResponseRecord } from './respond';
-import { CONNECT_FAILURE, hashKeyFor, NO_HEALTHY, OVERFLOW, RESET } from './router';
+import { CLIENT_GONE, CONNECT_FAILURE, hashKeyFor, NO_HEALTHY, OVERFLOW, RESET } from './router';
 
 /** Envoy's answer to an Upgrade type it is not configured for (response code details `upgrade_failed`). */
 const UPGRADE_FAILED = localReply(403, '', '-');
@@ -132,7 +132,7 @@ async function tryUpgrade(deps: ProxyDeps, exchange: Exchange, runtime: ClusterR
     admission = await runtime.breaker.admit(true, waitSignal);
   } catch (error) {
     if (error instanceof CircuitOverflow) return { kind: 'local', reply: OVERFLOW };
-    if (signal.aborted) return { kind: 'local', reply: localReply(499, 'client disconnected', 'DC') };
+    if (signal.aborted) return { kind: 'local', reply: CLIENT_GONE };
     if (waitSignal.aborted) return { kind: 'local', reply: UPSTREAM_TIMEOUT };
     throw error;
   }
@@ -163,7 +163,7 @@ async function tryUpgrade(deps: ProxyDeps, exchange: Exchange, runtime: ClusterR
   if (connected === 'client' || connected === 'timeout') {
     connecting.then((s) => s.destroy(), () => undefined);
     release();
-    if (connected === 'client') return { kind: 'local', reply: localReply(499, 'client disconnected', 'DC') };
+    if (connected === 'client') return { kind: 'local', reply: CLIENT_GONE };
     return { kind: 'local', reply: UPSTREAM_TIMEOUT };
   }
   if ('error' in connected) {
@@ -208,7 +208,7 @@ async function tryUpgrade(deps: ProxyDeps, exchange: Exchange, runtime: ClusterR
   if (answered === 'client' || answered === 'timeout') {
     sent.abort();
     release();
-    if (answered === 'client') return { kind: 'local', reply: localReply(499, 'client disconnected', 'DC') };
+    if (answered === 'client') return { kind: 'local', reply: CLIENT_GONE };
     return { kind: 'local', reply: UPSTREAM_TIMEOUT };
   }
   // Past the answer, neither the route timeout nor the wait for it matter any more.

@@ -53,6 +53,8 @@ export class KubernetesSource implements ConfigSource {
   private stopped = false;
   private stopWaiting: (() => void) | undefined;
   private readonly batchMs: number;
+  /** Objects refused, by key, with the resourceVersion last logged (each version is reported once). */
+  private readonly refused = new Map<string, string>();
 
   constructor(private readonly options: KubernetesSourceOptions) {
     this.batchMs = options.batchMs ?? 50;
@@ -123,9 +125,6 @@ export class KubernetesSource implements ConfigSource {
   informerCounts(): Record<string, KindInformer['counts']> {
     return Object.fromEntries(this.informers.map((informer) => [informer.kind.kind, { ...informer.counts }]));
   }
-
-  /** Objects refused, by key, with the resourceVersion last logged (each version is reported once). */
-  private readonly refused = new Map<string, string>();
 
   private upsert(object: Resource): void {
     const key = resourceKey(object);
