@@ -17,8 +17,11 @@ import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, decodeAddress, decodeAuthoriz
 import { FakeKubeApiServer, type KubeObject } from '../../fakes/kube-apiserver';
 import { grants, resourceOf, serviceAccountGrants } from '../../helpers/rbac-grants';
 import { REPO_ROOT } from '../../helpers/repo';
+import { until as untilWithin } from '../../helpers/until';
 
 const IMAGE = 'registry.example/ambit:e2e';
+/** A process start-up is slower than an in-process change: 20 s bounds, polled every 50 ms. */
+const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> => untilWithin(what, check, 20_000, 50);
 const CONTROL_PLANE_USER = 'system:serviceaccount:istio-system:ambit-controlplane';
 
 function freePort(): Promise<number> {
@@ -53,13 +56,6 @@ function getJson(port: number, urlPath: string): Promise<unknown> {
   });
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function pod(namespace: string, name: string, node: string, serviceAccount: string, ip: string, labels: Record<string, string> = {}): Record<string, unknown> {
   return {

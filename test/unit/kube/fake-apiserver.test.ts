@@ -3,6 +3,7 @@
 import http from 'node:http';
 import t from 'tap';
 import { FakeKubeApiServer } from '../../fakes/kube-apiserver';
+import { until as untilWithin } from '../../helpers/until';
 
 interface WatchEvent {
   type: string;
@@ -48,12 +49,8 @@ function watch(fake: FakeKubeApiServer, path: string): { events: WatchEvent[]; e
   return { events, ended, close: () => request.destroy() };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+function until(check: () => boolean): Promise<void> {
+  return untilWithin('the fake API server', check, 5000, 5);
 }
 
 const pod = (name: string, labels: Record<string, string>, node = 'node-a') => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'apps', labels }, spec: { nodeName: node, containers: [{ name: 'c', image: 'i' }] } });

@@ -13,16 +13,10 @@ import { KubeConnection } from '../../../src/kube/connection';
 import { silentLogger } from '../../../src/telemetry/logger';
 import { FakeKubeApiServer, type RequestRecord } from '../../fakes/kube-apiserver';
 import { grants, resourceOf, serviceAccountGrants } from '../../helpers/rbac-grants';
+import { until } from '../../helpers/until';
 
 const CONTROL_PLANE_USER = 'system:serviceaccount:istio-system:ambit-controlplane';
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Runs every part of the Kubernetes control plane against the fake and returns the requests it made. */
 async function recordControlPlaneCalls(t: { teardown(fn: () => void | Promise<void>): void }): Promise<{ calls: RequestRecord[]; caller: unknown }> {

@@ -11,16 +11,10 @@ import { waypointGateway } from '../../../src/cli/commands/waypoint';
 import { applyWaypoint, deleteWaypoints, listWaypoints, WaypointReconciler, type GatewayStatus, type Leadership } from '../../../src/kube/waypoint';
 import { silentLogger } from '../../../src/telemetry/logger';
 import { FakeKubeApiServer, type KubeObject } from '../../fakes/kube-apiserver';
+import { until } from '../../helpers/until';
 
 const IMAGE = 'ghcr.io/ambit-mesh/ambit:9.9.9';
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 class SwitchableLeadership implements Leadership {
   private leading: boolean;

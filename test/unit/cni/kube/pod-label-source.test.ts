@@ -9,6 +9,7 @@ import { KubeConnection } from '../../../../src/kube/connection';
 import { silentLogger } from '../../../../src/telemetry/logger';
 import { FakeKubeApiServer } from '../../../fakes/kube-apiserver';
 import { grants, resourceOf, serviceAccountGrants } from '../../../helpers/rbac-grants';
+import { until } from '../../../helpers/until';
 
 const MODE = 'istio.io/dataplane-mode';
 
@@ -19,13 +20,6 @@ interface Harness {
   readonly fired: { count: number };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 function podObject(name: string, node: string, options: { labels?: Record<string, string>; ip?: string; phase?: string; hostNetwork?: boolean; namespace?: string } = {}): Record<string, unknown> {
   return {

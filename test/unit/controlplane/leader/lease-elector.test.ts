@@ -8,16 +8,10 @@ import { LeaseElector } from '../../../../src/controlplane/leader';
 import { KubeConnection } from '../../../../src/kube/connection';
 import { silentLogger } from '../../../../src/telemetry/logger';
 import { FakeKubeApiServer } from '../../../fakes/kube-apiserver';
+import { until } from '../../../helpers/until';
 
 const TIMING = { leaseDurationMs: 900, renewDeadlineMs: 400, retryPeriodMs: 60 };
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function replicas(t: { teardown(fn: () => void | Promise<void>): void }, count: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ambit-lease-'));

@@ -15,6 +15,7 @@ import { KubeConnection } from '../../../../../src/kube/connection';
 import { silentLogger } from '../../../../../src/telemetry/logger';
 import { AUTHORIZATION_TYPE_URL, decodeAuthorization } from '../../../../../src/xds';
 import { FakeKubeApiServer } from '../../../../fakes/kube-apiserver';
+import { until } from '../../../../helpers/until';
 
 function policy(spec: unknown, name = 'p'): Resource {
   return { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name, namespace: 'apps' }, spec } as Resource;
@@ -56,13 +57,6 @@ t.test('through the informers: an invalid update keeps the last valid version; a
   t.match(principals(), /ns\/apps\/sa\/good/);
 
   fake.seed(policy({ rules: [{ from: 'broken' }] }) as unknown as Record<string, unknown>);
-  const until = async (what: string, check: () => boolean) => {
-    const deadline = Date.now() + 10_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  };
   await until('the refusal', () => logs.some((line) => line.object === 'AuthorizationPolicy apps/p'));
   t.match(logs.find((line) => line.object === 'AuthorizationPolicy apps/p'), { kept: 'its last valid version', msg: 'ignoring invalid AuthorizationPolicy apps/p: spec.rules[0].from: must be a list (got "broken")' });
   t.match(principals(), /ns\/apps\/sa\/good/, 'the last valid version stays in force');

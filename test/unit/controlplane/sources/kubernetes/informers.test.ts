@@ -10,6 +10,7 @@ import { KubernetesSource, WATCHED_KINDS, type InformerRestart, type KubernetesS
 import { KubeConnection } from '../../../../../src/kube/connection';
 import { silentLogger } from '../../../../../src/telemetry/logger';
 import { FakeKubeApiServer, type FakeKubeApiServerOptions } from '../../../../fakes/kube-apiserver';
+import { until } from '../../../../helpers/until';
 
 interface Harness {
   readonly fake: FakeKubeApiServer;
@@ -19,13 +20,6 @@ interface Harness {
   readonly changes: string[][];
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function harness(
   t: { teardown(fn: () => void | Promise<void>): void },
