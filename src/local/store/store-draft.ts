@@ -56,7 +56,7 @@ export class StoreDraft extends Map<string, Resource> {
 
   /**
    * The draft as it stands, for reading only, without cloning: objects not yet written are the snapshot's (frozen)
-   * originals. Iterating the draft itself clones everything, as any caller may change what it iterates.
+   * originals. Iterating the draft itself clones everything, since a caller may change what it iterates.
    */
   peek(): ReadonlyMap<string, Resource> {
     return new Map(super.entries());

@@ -25,7 +25,7 @@ export function defaultRoute(service: ServiceEntry): CompiledRoute {
 }
 
 /**
- * The first route whose matches accept the request on `port`, in order; routes of a service that has any but none
+ * The first route whose matches accept the request on `port`, in order; routes of a service that has some, but none
  * match answer 404 (Envoy's "no route", NR), reported here as undefined.
  */
 export function selectRoute(service: ServiceEntry, facts: RequestFacts, port: number): RouteSelection | undefined {

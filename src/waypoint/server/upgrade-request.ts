@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 /**
  * What an HTTP/1.1 request asks to upgrade to. `none`: no upgrade (both `Connection: upgrade` and `Upgrade` are
  * needed); `websocket`: proxied (Istio enables Envoy's `upgrade_configs: websocket`); `h2c`: ignored, the request is
- * served as HTTP/1.1; `unsupported`: any other token, refused with 403 as Envoy refuses an unconfigured upgrade type.
+ * served as HTTP/1.1; `unsupported` for every other token, refused with 403 as Envoy refuses an unconfigured upgrade type.
  */
 export type UpgradeKind = 'none' | 'websocket' | 'h2c' | 'unsupported';
 

@@ -53,7 +53,7 @@ export interface ServiceState {
   readonly vips: readonly string[];
   readonly ports: readonly PortMapping[];
   readonly waypoint?: WaypointAddress;
-  /** How clients pick among endpoints (trafficDistribution and friends); undefined: any healthy one. */
+  /** How clients pick among endpoints (trafficDistribution and friends); undefined means every healthy one qualifies. */
   readonly loadBalancing?: { readonly routingPreference: readonly LoadBalancingScope[]; readonly mode: LoadBalancingMode };
 }
 

@@ -194,7 +194,7 @@ function conditionCheck(c: AuthorizationConditionDoc, checks: FieldChecks): void
   add(checks, http, c.values, c.notValues, build);
 }
 
-/** One rule: any source, any operation, every condition (each absent part matches). */
+/** One rule: it matches when one of its sources, one of its operations and every condition match (an absent part matches). */
 export function compileRule(rule: AuthorizationRuleDoc): CompiledRule {
   const parts: FieldChecks[] = [];
   const group = (items: readonly FieldChecks[]): { all: Check; l4: Check; usesHttp: boolean } | undefined => {
